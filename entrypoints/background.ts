@@ -1,0 +1,3 @@
+export default defineBackground(() => {
+  // The router is added by the extension-core work.
+});
