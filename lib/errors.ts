@@ -25,6 +25,7 @@ export const ERROR_KINDS = [
   'conflict', // a concurrent change was detected (409/412, or a counter conflict answered with 500)
   'cancelled', // the user or caller cancelled
   'unsupported', // valid input that Cipherfold deliberately does not handle
+  'internal', // a bug in Cipherfold: the message says so; please report it
 ] as const;
 
 export type ErrorKind = (typeof ERROR_KINDS)[number];
