@@ -7,7 +7,16 @@ import { DavApi } from './dav';
 import { E2eeApi } from './e2ee';
 import { Http, basicAuth, encodeParams, readTextLimited } from './http';
 import { asUserId } from './ids';
-import { expectObject, expectString, isObject, ocsRequest, optBool, optNumber, optString, unexpected } from './ocs';
+import {
+  expectObject,
+  expectString,
+  isObject,
+  ocsRequest,
+  optBool,
+  optNumber,
+  optString,
+  unexpected,
+} from './ocs';
 import { ProvisioningApi, SharingApi } from './sharing';
 import type {
   Capabilities,
@@ -27,13 +36,22 @@ export function normalizeBaseUrl(input: string): string {
   try {
     u = new URL(input.trim());
   } catch {
-    throw fail('format', 'The server address is not a valid URL. It may be mistyped. Enter it like https://cloud.example.com.');
+    throw fail(
+      'format',
+      'The server address is not a valid URL. It may be mistyped. Enter it like https://cloud.example.com.',
+    );
   }
   if (u.protocol !== 'https:' && u.protocol !== 'http:') {
-    throw fail('format', 'The server address must start with https:// (or http://). Other schemes cannot work. Correct the address.');
+    throw fail(
+      'format',
+      'The server address must start with https:// (or http://). Other schemes cannot work. Correct the address.',
+    );
   }
   if (u.username !== '' || u.password !== '') {
-    throw fail('format', 'The server address contains a user name or password. Credentials do not belong in the address. Remove them.');
+    throw fail(
+      'format',
+      'The server address contains a user name or password. Credentials do not belong in the address. Remove them.',
+    );
   }
   let path = u.pathname;
   const idx = path.indexOf('/index.php');
@@ -56,7 +74,8 @@ function httpUrl(x: unknown, what: string, field: string): string {
   } catch {
     throw unexpected(what, `${field}: not a URL`);
   }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw unexpected(what, `${field}: not an http(s) URL`);
+  if (u.protocol !== 'https:' && u.protocol !== 'http:')
+    throw unexpected(what, `${field}: not an http(s) URL`);
   return s;
 }
 
@@ -75,7 +94,8 @@ export class NextcloudClient {
     const f: FetchLike = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.http = new Http({
       fetch: f,
-      authorization: opts.auth === undefined ? undefined : basicAuth(opts.auth.loginName, opts.auth.appPassword),
+      authorization:
+        opts.auth === undefined ? undefined : basicAuth(opts.auth.loginName, opts.auth.appPassword),
       userAgent: opts.userAgent,
       timeoutMs: opts.timeoutMs ?? 60_000,
     });
@@ -123,7 +143,12 @@ export class NextcloudClient {
   /** `GET /ocs/v2.php/cloud/user` → the user id (may differ from the login name). Caches it. */
   async getCurrentUserId(signal?: AbortSignal): Promise<UserId> {
     const what = 'Reading your account';
-    const { data } = await ocsRequest(this.http, this.baseUrl, { method: 'GET', path: 'cloud/user', ctx: { what }, signal });
+    const { data } = await ocsRequest(this.http, this.baseUrl, {
+      method: 'GET',
+      path: 'cloud/user',
+      ctx: { what },
+      signal,
+    });
     const id = asUserId(expectString(expectObject(data, what, 'data')['id'], what, 'id'));
     this.userIdValue = id;
     return id;
@@ -183,7 +208,10 @@ export class NextcloudClient {
     const req = {
       method: 'POST',
       url,
-      headers: { Accept: 'application/json', 'Content-Type': 'application/x-www-form-urlencoded; charset=UTF-8' },
+      headers: {
+        Accept: 'application/json',
+        'Content-Type': 'application/x-www-form-urlencoded; charset=UTF-8',
+      },
       body: encodeParams([['token', start.pollToken]]),
       signal,
       ctx: { what },

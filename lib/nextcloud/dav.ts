@@ -102,7 +102,10 @@ export function encodeDavPath(path: string): string {
   const segs = path.split('/').filter((s) => s !== '');
   for (const s of segs) {
     if (s === '.' || s === '..' || s.includes('\u0000')) {
-      throw fail('format', 'A file path contains a "." or ".." segment or a NUL character. This is not allowed. Use a plain path.');
+      throw fail(
+        'format',
+        'A file path contains a "." or ".." segment or a NUL character. This is not allowed. Use a plain path.',
+      );
     }
   }
   return '/' + segs.map(encodeURIComponent).join('/');
@@ -126,7 +129,12 @@ function headerNumber(h: string | null): number | undefined {
 /** Wraps a body stream: reports progress and maps read failures to `network`/`cancelled`. */
 function observe(
   src: ReadableStream<Uint8Array>,
-  o: { total: number | undefined; onProgress?: ProgressCallback | undefined; signal?: AbortSignal | undefined; ctx: ErrorContext },
+  o: {
+    total: number | undefined;
+    onProgress?: ProgressCallback | undefined;
+    signal?: AbortSignal | undefined;
+    ctx: ErrorContext;
+  },
 ): ReadableStream<Uint8Array> {
   const reader = src.getReader();
   let done = 0;
@@ -152,7 +160,10 @@ function observe(
 }
 
 /** Splits bytes or a stream into chunks of exactly `size` bytes (the last may be shorter). */
-async function* chunksOf(source: Uint8Array | ReadableStream<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
+async function* chunksOf(
+  source: Uint8Array | ReadableStream<Uint8Array>,
+  size: number,
+): AsyncGenerator<Uint8Array> {
   if (source instanceof Uint8Array) {
     for (let o = 0; o < source.length; o += size) yield source.subarray(o, Math.min(source.length, o + size));
     return;
@@ -212,7 +223,11 @@ export class DavApi {
     let text: string;
     try {
       const r = await readTextLimited(res, 256 * 1024 * 1024);
-      if (r.truncated) throw fail('server', 'Listing the folder failed: the answer is too large. The folder may hold too many entries. Ask the server admin.');
+      if (r.truncated)
+        throw fail(
+          'server',
+          'Listing the folder failed: the answer is too large. The folder may hold too many entries. Ask the server admin.',
+        );
       text = r.text;
     } catch (e) {
       throw networkError(e, ctx, o.signal?.aborted === true ? 'cancelled' : 'error');
@@ -227,12 +242,22 @@ export class DavApi {
     const headers: Record<string, string> = {};
     if (o.range !== undefined) {
       const { start, end } = o.range;
-      if (!Number.isSafeInteger(start) || start < 0 || (end !== undefined && (!Number.isSafeInteger(end) || end < start))) {
+      if (
+        !Number.isSafeInteger(start) ||
+        start < 0 ||
+        (end !== undefined && (!Number.isSafeInteger(end) || end < start))
+      ) {
         throw fail('format', 'A download range is invalid. This is a bug. Report it.');
       }
       headers['Range'] = `bytes=${start}-${end === undefined ? '' : end}`;
     }
-    const res = await this.http.request({ method: 'GET', url: await this.url(path), headers, signal: o.signal, ctx });
+    const res = await this.http.request({
+      method: 'GET',
+      url: await this.url(path),
+      headers,
+      signal: o.signal,
+      ctx,
+    });
     const size = headerNumber(res.headers.get('content-length'));
     const cr = res.headers.get('content-range');
     const crm = cr === null ? null : /\/\s*(\d{1,16})\s*$/.exec(cr);
@@ -248,7 +273,11 @@ export class DavApi {
   }
 
   /** PUT bytes or a stream (streams are sent with `duplex: 'half'`). */
-  async upload(path: string, body: Uint8Array | ReadableStream<Uint8Array>, o: UploadOptions = {}): Promise<UploadResult> {
+  async upload(
+    path: string,
+    body: Uint8Array | ReadableStream<Uint8Array>,
+    o: UploadOptions = {},
+  ): Promise<UploadResult> {
     const ctx = { what: 'Uploading the file' };
     const total = o.size ?? (body instanceof Uint8Array ? body.length : undefined);
     let sendBody: Uint8Array | ReadableStream<Uint8Array> = body;
@@ -265,7 +294,10 @@ export class DavApi {
     });
     if (body instanceof Uint8Array) o.onProgress?.(body.length, total);
     await res.body?.cancel().catch(() => undefined);
-    return { fileId: fileIdFromHeader(res.headers.get('oc-fileid')), etag: stripQuotes(res.headers.get('etag')) };
+    return {
+      fileId: fileIdFromHeader(res.headers.get('oc-fileid')),
+      etag: stripQuotes(res.headers.get('etag')),
+    };
   }
 
   /** MKCOL; returns the new folder's file id (from `OC-FileId`) when the server sends it. */
@@ -289,11 +321,21 @@ export class DavApi {
     await this.moveOrCopy('COPY', from, to, o, 'Copying the item');
   }
 
-  private async moveOrCopy(method: 'MOVE' | 'COPY', from: string, to: string, o: MoveOptions, what: string): Promise<void> {
+  private async moveOrCopy(
+    method: 'MOVE' | 'COPY',
+    from: string,
+    to: string,
+    o: MoveOptions,
+    what: string,
+  ): Promise<void> {
     const res = await this.http.request({
       method,
       url: await this.url(from),
-      headers: { Destination: await this.url(to), Overwrite: o.overwrite === true ? 'T' : 'F', ...tokenHeader(o) },
+      headers: {
+        Destination: await this.url(to),
+        Overwrite: o.overwrite === true ? 'T' : 'F',
+        ...tokenHeader(o),
+      },
       signal: o.signal,
       ctx: { what },
     });
@@ -334,7 +376,9 @@ export class DavApi {
     const done = async (res: Response): Promise<void> => {
       await res.body?.cancel().catch(() => undefined);
     };
-    await done(await this.http.request({ method: 'MKCOL', url: dir, headers: common, signal: o.signal, ctx }));
+    await done(
+      await this.http.request({ method: 'MKCOL', url: dir, headers: common, signal: o.signal, ctx }),
+    );
     try {
       let n = 0;
       let sent = 0;
@@ -365,7 +409,10 @@ export class DavApi {
         ctx,
       });
       await done(res);
-      return { fileId: fileIdFromHeader(res.headers.get('oc-fileid')), etag: stripQuotes(res.headers.get('etag')) };
+      return {
+        fileId: fileIdFromHeader(res.headers.get('oc-fileid')),
+        etag: stripQuotes(res.headers.get('etag')),
+      };
     } catch (e) {
       await this.http
         .send({ method: 'DELETE', url: dir, headers: tokenHeader(o), ctx })
@@ -378,5 +425,8 @@ export class DavApi {
 }
 
 function sizeMismatch(): Error {
-  return fail('format', 'The data to upload does not have the announced size. It may have changed while uploading. Try again.');
+  return fail(
+    'format',
+    'The data to upload does not have the announced size. It may have changed while uploading. Try again.',
+  );
 }

@@ -10,7 +10,15 @@
 import { fail } from '../errors';
 import type { ErrorContext, Http } from './http';
 import { asFileId, asLockToken } from './ids';
-import { type OcsCall, type Params, expectObject, expectString, isObject, ocsRequest, unexpected } from './ocs';
+import {
+  type OcsCall,
+  type Params,
+  expectObject,
+  expectString,
+  isObject,
+  ocsRequest,
+  unexpected,
+} from './ocs';
 import type { E2eeApiFamily, FileId, LockToken } from './types';
 
 export interface E2eeCallOptions {
@@ -62,9 +70,15 @@ export class E2eeApi {
     private readonly defaultApi: E2eeApiFamily,
   ) {}
 
-  private call(family: E2eeApiFamily, c: Omit<OcsCall, 'path'> & { sub: string }): Promise<{ data: unknown; headers: Headers }> {
+  private call(
+    family: E2eeApiFamily,
+    c: Omit<OcsCall, 'path'> & { sub: string },
+  ): Promise<{ data: unknown; headers: Headers }> {
     const { sub, ...rest } = c;
-    return ocsRequest(this.http, this.baseUrl, { ...rest, path: `apps/end_to_end_encryption/api/${family}/${sub}` });
+    return ocsRequest(this.http, this.baseUrl, {
+      ...rest,
+      path: `apps/end_to_end_encryption/api/${family}/${sub}`,
+    });
   }
 
   private ctx(what: string, extra: Partial<ErrorContext> = {}): ErrorContext {
@@ -208,7 +222,8 @@ export class E2eeApi {
     if (ids === undefined) return [];
     if (!Array.isArray(ids)) throw unexpected(what, 'deletedIds: expected an array');
     return ids.map((x: unknown) => {
-      if (typeof x !== 'number' && typeof x !== 'string') throw unexpected(what, 'deletedIds[]: expected a number');
+      if (typeof x !== 'number' && typeof x !== 'string')
+        throw unexpected(what, 'deletedIds[]: expected a number');
       return asFileId(x);
     });
   }
@@ -261,7 +276,8 @@ export class E2eeApi {
     o: E2eeCallOptions | undefined,
     what: string,
   ): Promise<void> {
-    if (signature === '') throw fail('signature', `${what} failed: no signature was given. This is a bug. Report it.`);
+    if (signature === '')
+      throw fail('signature', `${what} failed: no signature was given. This is a bug. Report it.`);
     await this.call('v2', {
       method,
       sub: `meta-data/${idPath(folderId)}`,
@@ -287,7 +303,11 @@ export class E2eeApi {
    * `PUT v2 meta-data/{id}/filedrop`: merge filedrop entries (object keyed by file uuid, or its JSON text).
    * The server answers `{filedrop: …}` (main) or `[]` (1.17.3); nothing is returned.
    */
-  async addFiledrop(rootId: FileId, filedrop: string | Record<string, unknown>, o?: E2eeCallOptions): Promise<void> {
+  async addFiledrop(
+    rootId: FileId,
+    filedrop: string | Record<string, unknown>,
+    o?: E2eeCallOptions,
+  ): Promise<void> {
     const text = typeof filedrop === 'string' ? filedrop : JSON.stringify(filedrop);
     await this.call('v2', {
       method: 'PUT',
@@ -307,9 +327,15 @@ export class E2eeApi {
   async lock(folderId: FileId, counter: number, o?: LockOptions): Promise<LockToken> {
     const what = 'Locking the folder';
     if (!Number.isSafeInteger(counter) || counter < 1) {
-      throw fail('counter', `${what} failed: the counter ${String(counter)} is not a whole number ≥ 1. This is a bug. Report it.`);
+      throw fail(
+        'counter',
+        `${what} failed: the counter ${String(counter)} is not a whole number ≥ 1. This is a bug. Report it.`,
+      );
     }
-    const form: Params = [...(o?.token === undefined ? [] : [['e2e-token', asLockToken(o.token)] as const]), ...shareParam(o)];
+    const form: Params = [
+      ...(o?.token === undefined ? [] : [['e2e-token', asLockToken(o.token)] as const]),
+      ...shareParam(o),
+    ];
     const { data } = await this.call('v2', {
       method: 'POST',
       sub: `lock/${idPath(folderId)}`,
@@ -331,7 +357,9 @@ export class E2eeApi {
       sub: `lock/${idPath(folderId)}`,
       headers: { 'e2e-token': asLockToken(token), ...shareHeader(o) },
       query: [...(o?.abort === true ? [['abort', 'true'] as const] : []), ...shareParam(o)],
-      ctx: this.ctx(o?.abort === true ? 'Cancelling the folder changes' : 'Unlocking the folder', { unlock: true }),
+      ctx: this.ctx(o?.abort === true ? 'Cancelling the folder changes' : 'Unlocking the folder', {
+        unlock: true,
+      }),
       signal: o?.signal,
     });
   }
@@ -350,18 +378,31 @@ export class E2eeApi {
     return expectString(expectObject(data, what, 'data')['meta-data'], what, 'meta-data');
   }
 
-  async createMetadataV1(folderId: FileId, metadata: string, token?: LockToken, o?: E2eeCallOptions): Promise<void> {
+  async createMetadataV1(
+    folderId: FileId,
+    metadata: string,
+    token?: LockToken,
+    o?: E2eeCallOptions,
+  ): Promise<void> {
     await this.call('v1', {
       method: 'POST',
       sub: `meta-data/${idPath(folderId)}`,
-      form: [['metaData', metadata], ...(token === undefined ? [] : [['e2e-token', asLockToken(token)] as const])],
+      form: [
+        ['metaData', metadata],
+        ...(token === undefined ? [] : [['e2e-token', asLockToken(token)] as const]),
+      ],
       ctx: this.ctx('Creating the legacy folder metadata'),
       signal: o?.signal,
     });
   }
 
   /** v1 PUT takes the token as a PARAMETER. */
-  async updateMetadataV1(folderId: FileId, metadata: string, token: LockToken, o?: E2eeCallOptions): Promise<void> {
+  async updateMetadataV1(
+    folderId: FileId,
+    metadata: string,
+    token: LockToken,
+    o?: E2eeCallOptions,
+  ): Promise<void> {
     await this.call('v1', {
       method: 'PUT',
       sub: `meta-data/${idPath(folderId)}`,

@@ -3,7 +3,10 @@ import { fail } from '../errors';
 import type { FileId, LockToken, ShareId, ShareToken, UserId } from './types';
 
 function badId(what: string): Error {
-  return fail('format', `${what} is malformed. The data may be damaged or come from an unexpected source. Reload and try again.`);
+  return fail(
+    'format',
+    `${what} is malformed. The data may be damaged or come from an unexpected source. Reload and try again.`,
+  );
 }
 
 /** A numeric file id (number or decimal string; leading zeros are removed). */
@@ -25,6 +28,7 @@ export function fileIdFromHeader(header: string | null): FileId | undefined {
 }
 
 export function asUserId(x: string): UserId {
+  // eslint-disable-next-line no-control-regex
   if (x === '' || x.length > 255 || /[\u0000-\u001f/\\]/.test(x)) throw badId('A user id');
   return x as UserId;
 }

@@ -2,7 +2,16 @@
 import { fail } from '../errors';
 import { asFileId } from './ids';
 import type { DavEntry, FileId } from './types';
-import { NS_DAV, NS_NC, NS_OC, type XmlElement, childElements, firstChild, parseXml, textContent } from './xml';
+import {
+  NS_DAV,
+  NS_NC,
+  NS_OC,
+  type XmlElement,
+  childElements,
+  firstChild,
+  parseXml,
+  textContent,
+} from './xml';
 
 export interface MultistatusContext {
   /** Path of the server base URL ("" or "/nextcloud"). */
@@ -34,8 +43,14 @@ export function hrefToPath(href: string, ctx: MultistatusContext): string {
   if (m !== null) pathname = m[1] ?? '/';
   pathname = pathname.replace(/[?#].*$/, '');
   if (!pathname.startsWith('/')) throw bad('relative href');
-  const segs = pathname.split('/').filter((s) => s !== '').map(decodeSegment);
-  const base = ctx.basePath.split('/').filter((s) => s !== '').map(decodeSegment);
+  const segs = pathname
+    .split('/')
+    .filter((s) => s !== '')
+    .map(decodeSegment);
+  const base = ctx.basePath
+    .split('/')
+    .filter((s) => s !== '')
+    .map(decodeSegment);
   const marker = [...base, 'remote.php', 'dav', 'files', ctx.userId];
   const matches = (at: number, want: readonly string[]): boolean => want.every((w, k) => segs[at + k] === w);
   let start = -1;
@@ -51,7 +66,8 @@ export function hrefToPath(href: string, ctx: MultistatusContext): string {
   }
   if (start === -1) throw bad("href outside the user's files");
   const rest = segs.slice(start);
-  for (const r of rest) if (r === '.' || r === '..' || r.includes('/')) throw bad('unsafe path segment in href');
+  for (const r of rest)
+    if (r === '.' || r === '..' || r.includes('/')) throw bad('unsafe path segment in href');
   return '/' + rest.join('/');
 }
 

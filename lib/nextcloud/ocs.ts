@@ -47,7 +47,14 @@ export async function ocsRequest(http: Http, baseUrl: string, call: OcsCall): Pr
     headers['Content-Type'] = 'application/x-www-form-urlencoded; charset=UTF-8';
     body = encodeParams(call.form);
   }
-  const req = { method: call.method, url: ocsUrl(baseUrl, call), headers, body, signal: call.signal, ctx: call.ctx };
+  const req = {
+    method: call.method,
+    url: ocsUrl(baseUrl, call),
+    headers,
+    body,
+    signal: call.signal,
+    ctx: call.ctx,
+  };
   const res = await http.request(req);
   let text: string;
   try {
@@ -56,9 +63,13 @@ export async function ocsRequest(http: Http, baseUrl: string, call: OcsCall): Pr
     text = r.text;
   } catch (e) {
     if (isCipherfoldError(e)) throw e;
-    throw fail('network', `${call.ctx.what} failed: the answer was cut off. The connection may have dropped. Try again.`, {
-      cause: e,
-    });
+    throw fail(
+      'network',
+      `${call.ctx.what} failed: the answer was cut off. The connection may have dropped. Try again.`,
+      {
+        cause: e,
+      },
+    );
   }
   let json: unknown;
   try {
@@ -67,7 +78,8 @@ export async function ocsRequest(http: Http, baseUrl: string, call: OcsCall): Pr
     throw unexpected(call.ctx.what, `HTTP ${res.status}; body is not JSON`);
   }
   const ocs = isObject(json) ? json['ocs'] : undefined;
-  if (!isObject(ocs) || !isObject(ocs['meta'])) throw unexpected(call.ctx.what, `HTTP ${res.status}; no OCS envelope`);
+  if (!isObject(ocs) || !isObject(ocs['meta']))
+    throw unexpected(call.ctx.what, `HTTP ${res.status}; no OCS envelope`);
   const meta = ocs['meta'];
   if (meta['status'] === 'failure') {
     const sc = typeof meta['statuscode'] === 'number' ? meta['statuscode'] : undefined;

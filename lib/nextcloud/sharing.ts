@@ -62,7 +62,13 @@ export function parseShare(x: unknown, what: string): Share {
 }
 
 function normalizeSharePath(p: string): string {
-  return '/' + p.split('/').filter((s) => s !== '').join('/');
+  return (
+    '/' +
+    p
+      .split('/')
+      .filter((s) => s !== '')
+      .join('/')
+  );
 }
 
 export class SharingApi {
@@ -189,7 +195,11 @@ export class ProvisioningApi {
     private readonly baseUrl: string,
   ) {}
 
-  async createUser(userId: string, password: string, extra: { displayName?: string; email?: string } = {}): Promise<UserId> {
+  async createUser(
+    userId: string,
+    password: string,
+    extra: { displayName?: string; email?: string } = {},
+  ): Promise<UserId> {
     const what = 'Creating the user';
     const form: Params = [
       ['userid', userId],
@@ -197,7 +207,12 @@ export class ProvisioningApi {
       ...(extra.displayName === undefined ? [] : [['displayName', extra.displayName] as const]),
       ...(extra.email === undefined ? [] : [['email', extra.email] as const]),
     ];
-    const { data } = await ocsRequest(this.http, this.baseUrl, { method: 'POST', path: 'cloud/users', form, ctx: { what } });
+    const { data } = await ocsRequest(this.http, this.baseUrl, {
+      method: 'POST',
+      path: 'cloud/users',
+      form,
+      ctx: { what },
+    });
     const id = isObject(data) ? optString(data['id']) : undefined;
     return asUserId(id ?? userId);
   }
