@@ -7,7 +7,10 @@ import { FakeFetch, form, ocsError, ocsJson } from './fake-fetch';
 const BASE = 'https://cloud.example.com/nextcloud';
 const AUTH = { loginName: 'Alice@Example.com', appPassword: 'app-pass-XYZ' };
 
-function client(ff: FakeFetch, extra: Partial<ConstructorParameters<typeof NextcloudClient>[0]> = {}): NextcloudClient {
+function client(
+  ff: FakeFetch,
+  extra: Partial<ConstructorParameters<typeof NextcloudClient>[0]> = {},
+): NextcloudClient {
   return new NextcloudClient({ baseUrl: BASE + '/', auth: AUTH, fetch: ff.fetch, ...extra });
 }
 
@@ -104,15 +107,21 @@ describe('OCS core', () => {
 
   it('a 200 OCS answer with status failure is mapped by its statuscode', async () => {
     const ff = new FakeFetch().reply(
-      new Response(JSON.stringify({ ocs: { meta: { status: 'failure', statuscode: 404, message: 'nope' }, data: [] } }), {
-        status: 200,
-      }),
+      new Response(
+        JSON.stringify({ ocs: { meta: { status: 'failure', statuscode: 404, message: 'nope' }, data: [] } }),
+        {
+          status: 200,
+        },
+      ),
     );
     expect((await caught(client(ff).getCapabilities())).kind).toBe('not-found');
   });
 
   it('non-JSON and envelope-less answers are server errors', async () => {
-    const ff = new FakeFetch().reply(new Response('<html>login</html>', { status: 200 }), new Response('{"x":1}'));
+    const ff = new FakeFetch().reply(
+      new Response('<html>login</html>', { status: 200 }),
+      new Response('{"x":1}'),
+    );
     expect((await caught(client(ff).getCapabilities())).kind).toBe('server');
     expect((await caught(client(ff).getCapabilities())).kind).toBe('server');
   });
@@ -128,11 +137,17 @@ describe('Login Flow v2', () => {
     const ff = new FakeFetch().reply(
       new Response(JSON.stringify(start)),
       new Response('[]', { status: 404 }),
-      new Response(JSON.stringify({ server: BASE, loginName: 'Alice@Example.com', appPassword: 'p'.repeat(72) })),
+      new Response(
+        JSON.stringify({ server: BASE, loginName: 'Alice@Example.com', appPassword: 'p'.repeat(72) }),
+      ),
     );
     const c = new NextcloudClient({ baseUrl: BASE, fetch: ff.fetch });
     const s = await c.startLoginFlow();
-    expect(s).toEqual({ pollToken: 'T'.repeat(128), pollEndpoint: start.poll.endpoint, loginUrl: start.login });
+    expect(s).toEqual({
+      pollToken: 'T'.repeat(128),
+      pollEndpoint: start.poll.endpoint,
+      loginUrl: start.login,
+    });
     expect(ff.last).toMatchObject({ method: 'POST', url: `${BASE}/index.php/login/v2` });
     expect(await c.pollLoginFlow(s)).toEqual({ status: 'pending' });
     expect(ff.last).toMatchObject({ method: 'POST', url: start.poll.endpoint });
@@ -153,8 +168,12 @@ describe('Login Flow v2', () => {
   });
 
   it('rejects a non-http login URL', async () => {
-    const ff = new FakeFetch().reply(new Response(JSON.stringify({ ...start, login: 'javascript:alert(1)' })));
-    expect((await caught(new NextcloudClient({ baseUrl: BASE, fetch: ff.fetch }).startLoginFlow())).kind).toBe('server');
+    const ff = new FakeFetch().reply(
+      new Response(JSON.stringify({ ...start, login: 'javascript:alert(1)' })),
+    );
+    expect(
+      (await caught(new NextcloudClient({ baseUrl: BASE, fetch: ff.fetch }).startLoginFlow())).kind,
+    ).toBe('server');
   });
 });
 
@@ -184,7 +203,10 @@ describe('error mapping', () => {
     const ff = new FakeFetch().reply(
       new Response(
         JSON.stringify({
-          ocs: { meta: { status: 'failure', statuscode: 403, message: '' }, data: { message: 'no', secret: 'BODYSECRET' } },
+          ocs: {
+            meta: { status: 'failure', statuscode: 403, message: '' },
+            data: { message: 'no', secret: 'BODYSECRET' },
+          },
         }),
         { status: 403 },
       ),
@@ -230,7 +252,9 @@ describe('error mapping', () => {
 
   it('timeout → network; caller abort → cancelled', async () => {
     const hang = (r: { signal: AbortSignal | undefined }): Promise<Response> =>
-      new Promise((_res, rej) => r.signal?.addEventListener('abort', () => rej(new DOMException('x', 'AbortError'))));
+      new Promise((_res, rej) =>
+        r.signal?.addEventListener('abort', () => rej(new DOMException('x', 'AbortError'))),
+      );
     const ff = new FakeFetch().reply(hang, hang);
     const t = await caught(client(ff, { timeoutMs: 20 }).getCapabilities());
     expect(t.kind).toBe('network');

@@ -26,7 +26,12 @@ export function ocsJson(data: unknown, status = 200, headers: Record<string, str
   );
 }
 
-export function ocsError(status: number, message: string, shape: 'meta' | 'data' = 'meta', ocsStatus = status): Response {
+export function ocsError(
+  status: number,
+  message: string,
+  shape: 'meta' | 'data' = 'meta',
+  ocsStatus = status,
+): Response {
   const body =
     shape === 'meta'
       ? { ocs: { meta: { status: 'failure', statuscode: ocsStatus, message }, data: [] } }

@@ -82,7 +82,9 @@ describe('parseXml', () => {
   });
 
   it('helpers find children by namespace', () => {
-    const root = parseXml('<d:x xmlns:d="DAV:" xmlns:n="http://nextcloud.org/ns"><d:y>1</d:y><n:y>2</n:y></d:x>');
+    const root = parseXml(
+      '<d:x xmlns:d="DAV:" xmlns:n="http://nextcloud.org/ns"><d:y>1</d:y><n:y>2</n:y></d:x>',
+    );
     expect(textContent(firstChild(root, NS_NC, 'y')!)).toBe('2');
     expect(textContent(firstChild(root, NS_DAV, 'y')!)).toBe('1');
   });
@@ -166,10 +168,10 @@ describe('XML reader fuzzing', () => {
   it('mutations of a real multistatus → parse or format error', () => {
     fc.assert(
       fc.property(
-        fc.array(
-          fc.tuple(fc.nat({ max: SAMPLE.length }), fc.nat({ max: 20 }), fc.string({ maxLength: 6 })),
-          { minLength: 1, maxLength: 5 },
-        ),
+        fc.array(fc.tuple(fc.nat({ max: SAMPLE.length }), fc.nat({ max: 20 }), fc.string({ maxLength: 6 })), {
+          minLength: 1,
+          maxLength: 5,
+        }),
         (edits) => {
           let s = SAMPLE;
           for (const [at, del, ins] of edits) s = s.slice(0, at) + ins + s.slice(at + del);
