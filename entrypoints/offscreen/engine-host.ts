@@ -1,0 +1,74 @@
+/**
+ * The engine dispatcher: validates an engine-channel request and runs its handler.
+ *
+ * This is the placeholder engine that proves the plumbing (background ↔ offscreen on Chrome, in-process
+ * on Firefox). The real engine (`lib/engine`) will replace the handlers below; the dispatch, validation
+ * and error mapping stay. See entrypoints/README.md, "Adding an engine command".
+ */
+import {
+  engineChannel,
+  okReply,
+  replyFromError,
+  type EngineCommands,
+  type EngineHost,
+  type EngineRequest,
+  type ErrorReply,
+  type Reply,
+} from '@/lib/messages';
+
+type Handlers = {
+  [C in keyof EngineCommands]: (
+    payload: EngineCommands[C]['payload'],
+  ) => Promise<EngineCommands[C]['result']>;
+};
+
+export interface EngineHostOptions {
+  host: EngineHost;
+  version: string;
+}
+
+export interface EngineDispatcher {
+  /** Validates `message` as an engine request and answers it; never throws. */
+  dispatch(message: unknown): Promise<Reply<unknown> | ErrorReply>;
+}
+
+function randomViewId(): string {
+  const b = globalThis.crypto.getRandomValues(new Uint8Array(24));
+  return btoa(String.fromCharCode(...b))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
+}
+
+export function createEngineDispatcher(opts: EngineHostOptions): EngineDispatcher {
+  const handlers: Handlers = {
+    'engine/ping': async () => ({ version: opts.version, host: opts.host }),
+    'engine/status': async () => ({ accounts: [], locked: true }),
+    // No account can be connected yet, so no folder is known to be end-to-end encrypted.
+    'engine/is-encrypted-folder': async () => ({ encrypted: false }),
+    'engine/open-view': async () => ({ viewId: randomViewId() }),
+  };
+
+  async function run(request: EngineRequest): Promise<unknown> {
+    // One switch-free dispatch: the handler table is keyed by the validated command.
+    const handler = handlers[request.cmd] as (payload: EngineRequest['payload']) => Promise<unknown>;
+    return handler(request.payload);
+  }
+
+  return {
+    async dispatch(message) {
+      const checked = engineChannel.check(message);
+      if (!checked.ok) return checked.reply;
+      const { request } = checked;
+      try {
+        const result = await run(request);
+        if (!engineChannel.isResult(request.cmd, result)) {
+          throw new Error('engine handler returned a result of the wrong shape');
+        }
+        return okReply(request.id, result);
+      } catch (e) {
+        return replyFromError(request.id, e);
+      }
+    },
+  };
+}

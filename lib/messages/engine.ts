@@ -1,0 +1,39 @@
+/**
+ * The "engine" channel: background → engine host (Chrome: offscreen document; Firefox: the background
+ * page calls the dispatcher directly). Only the background sends on it; the offscreen document checks
+ * that the sender is the extension's own background before answering.
+ *
+ * Context the engine needs about the original caller (server origin, tab) is put into the payload by
+ * the background from the verified sender, never copied from what a content script claimed.
+ */
+import { defineChannel, type RequestOf } from './envelope';
+import { isBoolean, isEmpty, isInteger, objectOf, type Empty } from './guards';
+import { isFolderPath, isViewId } from './content';
+import { isServerOrigin } from './origin';
+import { isPingResult, isStatusResult, type PingResult, type StatusResult } from './ui';
+
+export type EngineCommands = {
+  'engine/ping': { payload: Empty; result: PingResult };
+  'engine/status': { payload: Empty; result: StatusResult };
+  'engine/is-encrypted-folder': { payload: { origin: string; path: string }; result: { encrypted: boolean } };
+  'engine/open-view': {
+    payload: { origin: string; tabId: number; path: string };
+    result: { viewId: string };
+  };
+};
+
+export const engineChannel = defineChannel<'engine', EngineCommands>('engine', {
+  'engine/ping': { payload: isEmpty, result: isPingResult },
+  'engine/status': { payload: isEmpty, result: isStatusResult },
+  'engine/is-encrypted-folder': {
+    payload: objectOf({ origin: isServerOrigin, path: isFolderPath }),
+    result: objectOf({ encrypted: isBoolean }),
+  },
+  'engine/open-view': {
+    payload: objectOf({ origin: isServerOrigin, tabId: isInteger, path: isFolderPath }),
+    result: objectOf({ viewId: isViewId }),
+  },
+});
+
+export type EngineRequest = RequestOf<'engine', EngineCommands>;
+export type EngineCommand = EngineRequest['cmd'];
