@@ -56,7 +56,39 @@ function parseKeyChecksums(o: JsonObject, warnings: MetadataWarning[]): string[]
   return out;
 }
 
-/** Converts one `files` member into a file, a legacy folder, or nothing (with a warning). */
+export type FileInfoResult =
+  { kind: 'file'; entry: FileEntry } | { kind: 'folder'; name: string } | { kind: 'invalid'; reason: string };
+
+/**
+ * Reads one file-info object (a `files` member, a filedrop plaintext): a file, a legacy folder
+ * (httpd/unix-directory, inode/directory, empty mimetype), or invalid.
+ */
+export function parseFileInfo(v: unknown): FileInfoResult {
+  if (!isObject(v)) return { kind: 'invalid', reason: 'A file entry that is not an object was skipped.' };
+  const filename = member(v, 'filename');
+  const mimetypeRaw = member(v, 'mimetype');
+  if (typeof filename !== 'string')
+    return { kind: 'invalid', reason: 'A file entry without a name was skipped.' };
+  if (mimetypeRaw !== undefined && mimetypeRaw !== null && typeof mimetypeRaw !== 'string') {
+    return { kind: 'invalid', reason: 'A file entry with a malformed mimetype was skipped.' };
+  }
+  if (typeof mimetypeRaw === 'string' && LEGACY_FOLDER_MIMETYPES.includes(mimetypeRaw.trim().toLowerCase())) {
+    return { kind: 'folder', name: filename };
+  }
+  const mimetype = typeof mimetypeRaw === 'string' ? mimetypeRaw : DEFAULT_MIMETYPE;
+  const key = tryBase64(member(v, 'key'));
+  // Desktop prefers the legacy member when present; do the same.
+  const nonce = tryBase64(member(v, 'initializationVector')) ?? tryBase64(member(v, 'nonce'));
+  if (!key || key.length !== 16 || !nonce || nonce.length === 0) {
+    return { kind: 'invalid', reason: 'A file entry with a missing or malformed key or nonce was skipped.' };
+  }
+  const tag = tryBase64(member(v, 'authenticationTag'));
+  return {
+    kind: 'file',
+    entry: { filename, mimetype, key, nonce, authenticationTag: tag && tag.length > 0 ? tag : undefined },
+  };
+}
+
 function parseFile(
   id: Uuid32,
   v: unknown,
@@ -64,48 +96,18 @@ function parseFile(
   folders: Map<Uuid32, string>,
   warnings: MetadataWarning[],
 ): void {
-  if (!isObject(v)) {
-    warnings.push(warning('invalid-entry', 'A file entry that is not an object was skipped.'));
-    return;
-  }
-  const filename = member(v, 'filename');
-  const mimetypeRaw = member(v, 'mimetype');
-  if (typeof filename !== 'string') {
-    warnings.push(warning('invalid-entry', 'A file entry without a name was skipped.'));
-    return;
-  }
-  if (mimetypeRaw !== undefined && mimetypeRaw !== null && typeof mimetypeRaw !== 'string') {
-    warnings.push(warning('invalid-entry', 'A file entry with a malformed mimetype was skipped.'));
-    return;
-  }
-  if (typeof mimetypeRaw === 'string' && LEGACY_FOLDER_MIMETYPES.includes(mimetypeRaw.trim().toLowerCase())) {
-    if (!folders.has(id)) folders.set(id, filename);
+  const r = parseFileInfo(v);
+  if (r.kind === 'invalid') warnings.push(warning('invalid-entry', r.reason));
+  else if (r.kind === 'file') files.set(id, r.entry);
+  else {
+    if (!folders.has(id)) folders.set(id, r.name);
     warnings.push(
       warning(
         'legacy-folder-entry',
         'A folder stored as a file entry by an old client was read as a folder.',
       ),
     );
-    return;
   }
-  const mimetype = typeof mimetypeRaw === 'string' ? mimetypeRaw : DEFAULT_MIMETYPE;
-  const key = tryBase64(member(v, 'key'));
-  // Desktop prefers the legacy member when present; do the same.
-  const nonce = tryBase64(member(v, 'initializationVector')) ?? tryBase64(member(v, 'nonce'));
-  if (!key || key.length !== 16 || !nonce || nonce.length === 0) {
-    warnings.push(
-      warning('invalid-entry', 'A file entry with a missing or malformed key or nonce was skipped.'),
-    );
-    return;
-  }
-  const tag = tryBase64(member(v, 'authenticationTag'));
-  files.set(id, {
-    filename,
-    mimetype,
-    key,
-    nonce,
-    authenticationTag: tag && tag.length > 0 ? tag : undefined,
-  });
 }
 
 /** Validates a parsed inner JSON value. */

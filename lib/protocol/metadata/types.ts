@@ -105,12 +105,13 @@ export type MetadataWarningCode =
   | 'legacy-folder-entry' // a folder stored as a `files` entry (httpd/unix-directory …)
   | 'filedrop-in-subfolder' // a sub-folder document carried a filedrop member (ignored)
   | 'filedrop-malformed' // the filedrop member or an entry had an unexpected shape
+  | 'filedrop-unreadable' // a filedrop entry could not be decrypted by us (kept for other members)
+  | 'filedrop-conflict' // a filedrop entry reuses the id of an existing file or folder (kept, not applied)
   | 'duplicate-checksums' // keyChecksums contains duplicates (iOS, G-7)
   | 'short-checksum' // a key checksum shorter than 64 hex digits (Android, G-6)
   | 'checksum-history-shrank' // a checksum seen before is no longer listed (G-7)
   | 'stored-order-signature' // the signature verified only over a non-sorted canonical form (§6.8.2)
   | 'pkcs1-v15-key' // the metadata key was RSA PKCS#1 v1.5-encrypted (hardware token, G-35)
-  | 'certificate-unpinned' // a certificate was seen for the first time (new TOFU pin)
   | 'v1-checksum-missing' // a 1.2 document had no checksum
   | 'v1-checksum-unverified'; // a 1.2 checksum could not be checked (no mnemonic given)
 
