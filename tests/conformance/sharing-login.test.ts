@@ -3,7 +3,7 @@
  * Docs: protocol.md §4.6, §9.12–§9.14; protocol-observed-nc31.md §7, §8.
  */
 import { describe, expect, it } from 'vitest';
-import { targetSpecs, useTarget, type Account } from './target';
+import { skipWithReason, targetSpecs, useTarget, type Account } from './target';
 import {
   basicAuth,
   Client,
@@ -223,7 +223,8 @@ describe.each(targetSpecs())('sharing and login [$name]', (spec) => {
         });
       expect((await poll()).status).toBe(404);
 
-      ctx.skip(
+      skipWithReason(
+        ctx,
         t.real,
         'real Nextcloud renders its login/grant pages with JavaScript (no plain HTML forms to post); covered by the stand-in runs and the Playwright e2e suite',
       );

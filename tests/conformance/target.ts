@@ -187,3 +187,17 @@ export function useTarget(spec: TargetSpec): Target {
     },
   };
 }
+
+/**
+ * Skips the running test when `condition` holds, with a reason that shows up in the output: as the skip note
+ * (`--reporter=verbose` prints it next to the test) and as a console line (printed by every reporter).
+ */
+export function skipWithReason(
+  ctx: { skip: (condition: boolean, note?: string) => void; task: { name: string } },
+  condition: boolean,
+  reason: string,
+): void {
+  if (!condition) return;
+  console.warn(`SKIPPED "${ctx.task.name}": ${reason}`);
+  ctx.skip(true, reason);
+}
