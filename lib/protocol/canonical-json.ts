@@ -61,10 +61,15 @@ function isObject(v: Json | undefined): v is { [k: string]: Json } {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Sets an own enumerable member, also for the key "__proto__" (plain assignment would set the prototype). */
+function put(o: { [k: string]: Json }, k: string, v: Json): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
 /** `doc` without the top-level `filedrop` member (order of the remaining members kept). */
 function withoutFiledrop(doc: { [k: string]: Json }): { [k: string]: Json } {
   const out: { [k: string]: Json } = {};
-  for (const k of Object.keys(doc)) if (k !== 'filedrop') out[k] = doc[k]!;
+  for (const k of Object.keys(doc)) if (k !== 'filedrop') put(out, k, doc[k]!);
   return out;
 }
 
@@ -75,15 +80,19 @@ function withoutFiledropKeys(doc: { [k: string]: Json }): { [k: string]: Json } 
   const out: { [k: string]: Json } = {};
   for (const k of Object.keys(doc)) {
     if (k !== 'users') {
-      out[k] = doc[k]!;
+      put(out, k, doc[k]!);
       continue;
     }
-    out[k] = users.map((u) => {
-      if (!isObject(u)) return u;
-      const copy: { [k: string]: Json } = {};
-      for (const uk of Object.keys(u)) if (uk !== 'encryptedFiledropKey') copy[uk] = u[uk]!;
-      return copy;
-    });
+    put(
+      out,
+      k,
+      users.map((u) => {
+        if (!isObject(u)) return u;
+        const copy: { [k: string]: Json } = {};
+        for (const uk of Object.keys(u)) if (uk !== 'encryptedFiledropKey') put(copy, uk, u[uk]!);
+        return copy;
+      }),
+    );
   }
   return out;
 }
