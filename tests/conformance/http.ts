@@ -189,8 +189,10 @@ export function expectOcsFail(r: OcsRes, status: number | readonly number[]): vo
   expectOneOf(r.status, allowed, `HTTP status (body ${r.text.slice(0, 200)})`);
   expect(r.body, 'OCS error answers carry a JSON envelope').toBeTypeOf('object');
   expect(r.meta.status).toBe('failure');
-  // ocs/v2.php mirrors the HTTP status into meta.statuscode (500s use the internal 996).
+  // ocs/v2.php mirrors the HTTP status into meta.statuscode, except for core's internal codes:
+  // 996 for unhandled exceptions (HTTP 500) and 997 for "not logged in" (HTTP 401), see the nc31 document.
   if (r.status === 500) expectOneOf(r.meta.statuscode ?? -1, [500, 996], 'meta.statuscode');
+  else if (r.status === 401) expectOneOf(r.meta.statuscode ?? -1, [401, 997], 'meta.statuscode');
   else expect(r.meta.statuscode).toBe(r.status);
 }
 
