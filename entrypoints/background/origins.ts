@@ -22,9 +22,12 @@ async function setConnectedOrigins(origins: string[]): Promise<void> {
   await browser.storage.local.set({ [KEY]: [...new Set(origins)].sort() });
 }
 
+/**
+ * One registration per host pattern (patterns cannot name a port, so two servers on one host share it).
+ * Registered-script ids may not start with '_' and must be unique.
+ */
 function scriptId(origin: string): string {
-  // Registered-script ids may not start with '_' and must be unique; the origin itself is readable enough.
-  return SCRIPT_PREFIX + origin.replace(/[^A-Za-z0-9]/g, '_');
+  return SCRIPT_PREFIX + matchPatternFor(origin).replace(/[^A-Za-z0-9]/g, '_');
 }
 
 export async function hasHostPermission(origin: string): Promise<boolean> {
@@ -68,8 +71,9 @@ export async function connectOrigin(origin: string): Promise<string[]> {
 }
 
 export async function disconnectOrigin(origin: string): Promise<string[]> {
-  await unregisterOriginContentScript(origin);
-  await setConnectedOrigins((await getConnectedOrigins()).filter((o) => o !== origin));
+  const rest = (await getConnectedOrigins()).filter((o) => o !== origin);
+  await setConnectedOrigins(rest);
+  if (!rest.some((o) => scriptId(o) === scriptId(origin))) await unregisterOriginContentScript(origin);
   return getConnectedOrigins();
 }
 

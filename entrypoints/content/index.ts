@@ -14,6 +14,11 @@ export default defineContentScript({
   registration: 'runtime',
   runAt: 'document_idle',
   main(ctx) {
+    // Injected at most once per document, even if two registrations match this host.
+    const flag = Symbol.for('cipherfold.content-script');
+    const g = globalThis as unknown as Record<symbol, true | undefined>;
+    if (g[flag]) return;
+    g[flag] = true;
     let last: string | null = null;
     const check = async () => {
       const path = filesFolderFromUrl(location.href);

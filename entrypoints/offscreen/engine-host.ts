@@ -14,7 +14,7 @@ import {
   type EngineRequest,
   type ErrorReply,
   type Reply,
-} from '@/lib/messages';
+} from '../../lib/messages';
 
 type Handlers = {
   [C in keyof EngineCommands]: (
