@@ -5,9 +5,9 @@
 import 'reflect-metadata';
 import { Pkcs10CertificateRequestGenerator } from '@peculiar/x509';
 import { fail } from '../errors';
-import type { Bytes } from '../crypto/bytes';
+import { equalBytes, type Bytes } from '../crypto/bytes';
 import { pemEncode } from '../crypto/pem';
-import type { RsaPrivateKey } from '../crypto/rsa';
+import { publicSpkiOf, type RsaPrivateKey } from '../crypto/rsa';
 
 export async function createCsr(key: RsaPrivateKey, publicSpki: Bytes, commonName: string): Promise<string> {
   if (typeof commonName !== 'string' || commonName.length === 0 || /[\u0000-\u001f\u007f]/.test(commonName)) {
@@ -25,6 +25,12 @@ export async function createCsr(key: RsaPrivateKey, publicSpki: Bytes, commonNam
       'format',
       'The public key for a certificate request could not be read. It is damaged or not an RSA key. Create a new key pair.',
       { cause: e },
+    );
+  }
+  if (!equalBytes(await publicSpkiOf(key), publicSpki)) {
+    throw fail(
+      'format',
+      'The public key for a certificate request does not belong to the private key. This is a bug; please report it.',
     );
   }
   // JSON name form: no DN-string escaping issues for ids containing ',', '+', '=' or '\'.
