@@ -11,6 +11,9 @@ import {
   entryNamed,
   expectOcsOk,
   expectStatus,
+  NS_NC,
+  NS_OC,
+  parseMultistatus,
   prop,
   propText,
   rand,
@@ -198,6 +201,20 @@ describe.each(targetSpecs())('WebDAV in encrypted folders [$name]', (spec) => {
     if (t.kind === 'nc31') expect(after).toContain(s1);
   });
 
+  it('overwrite under lock: readers get the old content until the metadata write + unlock', async () => {
+    const a = A();
+    const n = uuidName();
+    const f = await folderWith(a, { [n]: 'version-1' });
+    const tok = await mustLock(a, f.id, 3);
+    expectStatus(await a.dav('PUT', `${f.path}/${n}`, { body: 'version-2', token: tok }), [201, 204]);
+    expect((await a.dav('GET', `${f.path}/${n}`)).text).toBe('version-1');
+    expect(await names(a, f.path)).toEqual([n]);
+    expectOcsOk(await putMetadata(a, f.id, tok, fakeMetadata([a.id]), fakeSignature()));
+    await mustUnlock(a, f.id, tok);
+    expect((await a.dav('GET', `${f.path}/${n}`)).text).toBe('version-2');
+    expect(await names(a, f.path)).toEqual([n]);
+  });
+
   describe('properties (§5.1, §2.4)', () => {
     it('Depth 1 PROPFIND of an encrypted root: flags, metadata, signature, fileid; file and sub-folder children', async () => {
       const a = A();
@@ -238,6 +255,32 @@ describe.each(targetSpecs())('WebDAV in encrypted folders [$name]', (spec) => {
       expect(propText(se, 'nc:is-encrypted')).toBe('1');
       expect(propText(se, 'nc:e2ee-metadata')).toBe(subMd);
       expect(propText(se, 'nc:e2ee-metadata-signature')).toBe(subSig);
+    });
+
+    it('SEARCH (basicsearch, is-collection, depth infinity) returns nc:e2ee-metadata of encrypted sub-folders', async () => {
+      const a = A();
+      const f = await makeEncryptedFolder(a, await newDir(a));
+      const tok = await mustLock(a, f.id, 2);
+      const subId = await mkcol(a, `${f.path}/${uuidName()}`, tok);
+      expectOcsOk(await a.ocs('PUT', `${E2E}/encrypted/${subId}`));
+      const subMd = fakeMetadata();
+      expectOcsOk(await postMetadata(a, subId, tok, subMd, fakeSignature()));
+      expectOcsOk(await putMetadata(a, f.id, tok, fakeMetadata([a.id]), fakeSignature()));
+      await mustUnlock(a, f.id, tok);
+      const body =
+        '<?xml version="1.0" encoding="UTF-8"?>' +
+        `<d:searchrequest xmlns:d="DAV:" xmlns:oc="${NS_OC}" xmlns:nc="${NS_NC}"><d:basicsearch>` +
+        '<d:select><d:prop><oc:fileid/><nc:is-encrypted/><nc:e2ee-metadata/><nc:e2ee-metadata-signature/></d:prop></d:select>' +
+        `<d:from><d:scope><d:href>/files/${a.id}${f.path}</d:href><d:depth>infinity</d:depth></d:scope></d:from>` +
+        '<d:where><d:is-collection/></d:where></d:basicsearch></d:searchrequest>';
+      const r = await a.davRaw('SEARCH', `${t.url}/remote.php/dav/`, {
+        body,
+        headers: { 'content-type': 'text/xml; charset=utf-8' },
+      });
+      expectStatus(r, 207);
+      const sub = parseMultistatus(r.text).find((e) => propText(e, 'oc:fileid') === String(subId));
+      expect(sub, 'sub-folder in the SEARCH answer').toBeDefined();
+      expect(propText(sub, 'nc:e2ee-metadata')).toBe(subMd);
     });
 
     it('without X-E2EE-SUPPORTED: PROPFIND of the encrypted folder 403 (Depth 0 and 1); parent listing blanks its permissions', async () => {
