@@ -31,8 +31,13 @@ export const GCM_STREAM_DEFAULT_CHUNK_SIZE = 1 << 20;
 export const GCM_MAX_MESSAGE_BYTES = (2 ** 32 - 2) * 16;
 
 const MAX_CHUNK_SIZE = 256 * 1024 * 1024;
-/** How many per-chunk GHASH calls may run while the next chunk's AES-CTR runs (bounds memory). */
-const MAX_INFLIGHT_GHASH = 2;
+/**
+ * Pipelining: up to MAX_PENDING_OUTPUT chunks may be in AES-CTR while `write` already returned (so the
+ * producer, the stream machinery and WebCrypto's worker threads overlap), and up to MAX_INFLIGHT_GHASH
+ * GHASH calls may run. Both bound memory to a few chunks.
+ */
+const MAX_PENDING_OUTPUT = 2;
+const MAX_INFLIGHT_GHASH = 3;
 const TWO_32 = 2 ** 32;
 const ORACLE_NONCE = bytes(12);
 const EMPTY = bytes(0);
@@ -174,15 +179,22 @@ class GcmCore {
     return p;
   }
 
-  /** Schedules the GHASH contribution of the next ciphertext piece (call in message order). */
-  ghash(ct: Bytes): void {
-    if (ct.length === 0) return;
-    const oracle = crypto.subtle.encrypt(
-      { name: 'AES-GCM', iv: ORACLE_NONCE, additionalData: ct, tagLength: 128 },
-      this.gcmKey,
-      EMPTY,
-    );
-    const { hn, lh } = this.powersFor(ct.length);
+  /**
+   * Schedules the GHASH contribution of the next ciphertext piece of `len` bytes. Calls must be made in
+   * message order; the piece may still be in the making (a promise), contributions are combined in call
+   * order regardless of which WebCrypto call finishes first. A `Bytes` piece is handed to WebCrypto
+   * synchronously (so the caller may reuse its buffer afterwards).
+   */
+  ghash(ct: Bytes | Promise<Bytes>, len: number): void {
+    if (len === 0) return;
+    const call = (c: Bytes): Promise<ArrayBuffer> =>
+      crypto.subtle.encrypt(
+        { name: 'AES-GCM', iv: ORACLE_NONCE, additionalData: c, tagLength: 128 },
+        this.gcmKey,
+        EMPTY,
+      );
+    const oracle = ct instanceof Uint8Array ? call(ct) : ct.then(call);
+    const { hn, lh } = this.powersFor(len);
     const next = Promise.all([this.chain, oracle]).then(([, t]) => {
       // t = E_K(J0') ⊕ D·H ⊕ L_i·H  →  D·H = t ⊕ E_K(J0') ⊕ L_i·H
       const dh = xorBlocks(xorBlocks(new Uint8Array(t), this.oracleMask), lh);
@@ -193,7 +205,7 @@ class GcmCore {
     this.inflight.push(next);
   }
 
-  /** Waits until fewer than MAX_INFLIGHT_GHASH GHASH calls are outstanding. */
+  /** Waits until fewer than MAX_INFLIGHT_GHASH GHASH calls are outstanding (bounds memory). */
   async throttle(): Promise<void> {
     while (this.inflight.length >= MAX_INFLIGHT_GHASH) await this.inflight.shift();
   }
@@ -257,9 +269,11 @@ class Chunker {
 }
 
 type State = 'open' | 'busy' | 'done' | 'failed';
+type Sink = (out: Bytes) => void;
 
 abstract class GcmStreamBase {
-  protected state: State = 'open';
+  private state: State = 'open';
+  private readonly pending: Promise<Bytes>[] = [];
 
   protected async guarded<T>(f: () => Promise<T>, last = false): Promise<T> {
     if (this.state !== 'open') {
@@ -281,18 +295,36 @@ abstract class GcmStreamBase {
     }
   }
 
-  /** Like `write`, but returns the output as one buffer (concatenated if it spans several chunks). */
+  /** Queues an output chunk; hands finished chunks to `sink` in order while too many are pending. */
+  protected async push(out: Promise<Bytes>, sink: Sink): Promise<void> {
+    out.catch(() => undefined); // observed when it reaches the head of the queue
+    this.pending.push(out);
+    while (this.pending.length > MAX_PENDING_OUTPUT) sink(await this.pending.shift()!);
+  }
+
+  protected async drain(sink: Sink): Promise<void> {
+    while (this.pending.length > 0) sink(await this.pending.shift()!);
+  }
+
+  /**
+   * Feeds `data`; calls `sink` with finished output chunks, in order. Output may lag the input by a
+   * couple of chunks (they are still being computed); `finish` delivers the rest. Do not call
+   * concurrently; the promise resolves when `data` may be reused by the caller.
+   */
+  abstract write(data: Uint8Array, sink: Sink): Promise<void>;
+
+  /** Like `write`, but returns the output that is ready as one buffer (may be empty). */
   async update(data: Uint8Array): Promise<Bytes> {
     const parts: Bytes[] = [];
     await this.write(data, (b) => parts.push(b));
     return parts.length === 1 ? parts[0]! : concatBytes(...parts);
   }
-
-  /** Feeds `data`; calls `sink` with each finished output chunk, in order. Do not call concurrently. */
-  abstract write(data: Uint8Array, sink: (out: Bytes) => void): Promise<void>;
 }
 
-/** Incremental AES-GCM encryption. `update`/`write` any number of times, then `final()` once. */
+/**
+ * Incremental AES-GCM encryption: `write`/`update` any number of times, then `finish`/`final` once.
+ * Output is ciphertext only; the tag is returned separately.
+ */
 export class GcmStreamEncryptor extends GcmStreamBase {
   private constructor(
     private readonly core: GcmCore,
@@ -306,42 +338,50 @@ export class GcmStreamEncryptor extends GcmStreamBase {
     return new GcmStreamEncryptor(await GcmCore.create(key, nonce), new Chunker(chunkSize, 0));
   }
 
-  private async encryptChunk(chunk: Bytes): Promise<Bytes> {
+  private async encryptChunk(chunk: Bytes, sink: Sink): Promise<void> {
     await this.core.throttle();
-    const ct = await this.core.ctr(chunk, this.core.advance(chunk.length));
-    this.core.ghash(ct);
-    return ct;
+    const ct = this.core.ctr(chunk, this.core.advance(chunk.length));
+    this.core.ghash(ct, chunk.length);
+    await this.push(ct, sink);
   }
 
-  write(data: Uint8Array, sink: (out: Bytes) => void): Promise<void> {
+  write(data: Uint8Array, sink: Sink): Promise<void> {
     return this.guarded(async () => {
       checkChunk(data);
-      for (const chunk of this.chunker.push(data)) sink(await this.encryptChunk(chunk));
+      for (const chunk of this.chunker.push(data)) await this.encryptChunk(chunk, sink);
     });
   }
 
-  /** Encrypts what is buffered; returns that last ciphertext piece (may be empty) and the 16-byte tag. */
-  final(): Promise<{ output: Bytes; tag: Bytes }> {
+  /** Encrypts what is buffered, delivers all remaining ciphertext to `sink`, returns the 16-byte tag. */
+  finish(sink: Sink): Promise<Bytes> {
     return this.guarded(async () => {
       const rest = this.chunker.rest();
-      const output = rest.length > 0 ? await this.encryptChunk(rest) : bytes(0);
-      return { output, tag: await this.core.tag() };
+      if (rest.length > 0) await this.encryptChunk(rest, sink);
+      await this.drain(sink);
+      return this.core.tag();
     }, true);
+  }
+
+  /** `finish` returning the remaining ciphertext (may be empty) as one buffer. */
+  async final(): Promise<{ output: Bytes; tag: Bytes }> {
+    const parts: Bytes[] = [];
+    const tag = await this.finish((b) => parts.push(b));
+    return { output: parts.length === 1 ? parts[0]! : concatBytes(...parts), tag };
   }
 }
 
 export interface GcmDecryptorOptions extends GcmStreamOptions {
   /**
    * true: the input is ciphertext ‖ tag and the last 16 bytes are held back as the tag (call
-   * `final()` without an argument). false (default): the input is ciphertext only; pass the tag to
-   * `final(tag)`.
+   * `finish`/`final` without a tag). false (default): the input is ciphertext only; pass the tag.
    */
   trailingTag?: boolean;
 }
 
 /**
- * Incremental AES-GCM decryption. Output of `update`/`write` is UNVERIFIED until `final()` resolves;
- * on a `tag` error discard everything received. The last piece is returned only after verification.
+ * Incremental AES-GCM decryption. Output of `write`/`update` is UNVERIFIED until `finish`/`final`
+ * resolves; on a `tag` error discard everything received. The last piece is delivered only after the
+ * tag verified.
  */
 export class GcmStreamDecryptor extends GcmStreamBase {
   private constructor(
@@ -368,25 +408,28 @@ export class GcmStreamDecryptor extends GcmStreamBase {
     );
   }
 
-  private async decryptChunk(chunk: Bytes): Promise<Bytes> {
-    await this.core.throttle();
+  private startChunk(chunk: Bytes): Promise<Bytes> {
     const offset = this.core.advance(chunk.length);
-    this.core.ghash(chunk);
+    this.core.ghash(chunk, chunk.length);
     return this.core.ctr(chunk, offset);
   }
 
-  write(data: Uint8Array, sink: (out: Bytes) => void): Promise<void> {
+  write(data: Uint8Array, sink: Sink): Promise<void> {
     return this.guarded(async () => {
       checkChunk(data);
-      for (const chunk of this.chunker.push(data)) sink(await this.decryptChunk(chunk));
+      for (const chunk of this.chunker.push(data)) {
+        await this.core.throttle();
+        await this.push(this.startChunk(chunk), sink);
+      }
     });
   }
 
   /**
-   * Decrypts what is buffered and verifies the tag in constant time. Resolves with the last plaintext
-   * piece (may be empty) only if the tag verifies; otherwise rejects with a `tag` CipherfoldError.
+   * Decrypts what is buffered and verifies the tag in constant time. Delivers the remaining pending
+   * (unverified) output to `sink`, then the last piece only if the tag verifies; otherwise rejects with
+   * a `tag` CipherfoldError.
    */
-  final(tag?: Uint8Array): Promise<Bytes> {
+  finish(sink: Sink, tag?: Uint8Array): Promise<void> {
     return this.guarded(async () => {
       let rest = this.chunker.rest();
       let expected: Uint8Array | undefined = tag;
@@ -404,14 +447,24 @@ export class GcmStreamDecryptor extends GcmStreamBase {
       if (!(expected instanceof Uint8Array) || expected.length !== GCM_STREAM_TAG_LENGTH) {
         throw fail('tag', this.tagMessage);
       }
-      const out = rest.length > 0 ? await this.decryptChunk(rest) : bytes(0);
+      const last = rest.length > 0 ? this.startChunk(rest) : Promise.resolve(bytes(0));
+      last.catch(() => undefined);
+      await this.drain(sink);
+      const out = await last;
       const actual = await this.core.tag();
       if (!equalBytes(actual, expected)) {
         out.fill(0);
         throw fail('tag', this.tagMessage);
       }
-      return out;
+      if (out.length > 0) sink(out);
     }, true);
+  }
+
+  /** `finish` returning the remaining plaintext (may be empty) as one buffer. */
+  async final(tag?: Uint8Array): Promise<Bytes> {
+    const parts: Bytes[] = [];
+    await this.finish((b) => parts.push(b), tag);
+    return parts.length === 1 ? parts[0]! : concatBytes(...parts);
   }
 }
 
@@ -457,10 +510,9 @@ export class GcmEncryptStream extends TransformStream<Uint8Array, Uint8Array> {
       transform: (chunk, controller) => guard(() => enc!.write(chunk, (b) => controller.enqueue(b))),
       flush: (controller) =>
         guard(async () => {
-          const r = await enc!.final();
-          if (r.output.length > 0) controller.enqueue(r.output);
-          controller.enqueue(r.tag);
-          tag.resolve(r.tag);
+          const t = await enc!.finish((b) => controller.enqueue(b));
+          controller.enqueue(t);
+          tag.resolve(t);
         }),
       cancel: (reason) => tag.reject(reason),
     };
@@ -499,8 +551,7 @@ export class GcmDecryptStream extends TransformStream<Uint8Array, Uint8Array> {
       transform: (chunk, controller) => guard(() => dec!.write(chunk, (b) => controller.enqueue(b))),
       flush: (controller) =>
         guard(async () => {
-          const last = await dec!.final();
-          if (last.length > 0) controller.enqueue(last);
+          await dec!.finish((b) => controller.enqueue(b));
           verified.resolve();
         }),
       cancel: (reason) => verified.reject(reason),
@@ -545,9 +596,7 @@ export async function gcmEncryptChunked(
     o += b.length;
   };
   for (let i = 0; i < plaintext.length; i += size) await enc.write(plaintext.subarray(i, i + size), sink);
-  const { output, tag } = await enc.final();
-  sink(output);
-  sink(tag);
+  sink(await enc.finish(sink));
   return out;
 }
 
@@ -576,7 +625,7 @@ export async function gcmDecryptChunked(
     for (let i = 0; i < ctLen; i += size) {
       await dec.write(ciphertextWithTag.subarray(i, Math.min(ctLen, i + size)), sink);
     }
-    sink(await dec.final(ciphertextWithTag.subarray(ctLen)));
+    await dec.finish(sink, ciphertextWithTag.subarray(ctLen));
   } catch (e) {
     out.fill(0);
     throw e;
