@@ -2,7 +2,7 @@
  * Test helpers: an independent "server" built from Node crypto and the openssl CLI, issuing certificates
  * the way the Nextcloud server does (serial 0, issuer DN = subject DN, signed by the server key).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +31,16 @@ export function tempDir(): {
 export function openssl(args: string[], input?: string | Uint8Array): Buffer {
   if (!OPENSSL) throw new Error(NO_OPENSSL_REASON);
   return execFileSync(OPENSSL, args, { input, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+/** Runs openssl and returns exit status and both streams (some commands, e.g. `req -verify` in 3.0, exit 0 on failure). */
+export function opensslRun(
+  args: string[],
+  input?: string | Uint8Array,
+): { status: number | null; out: string } {
+  if (!OPENSSL) throw new Error(NO_OPENSSL_REASON);
+  const r = spawnSync(OPENSSL, args, { input });
+  return { status: r.status, out: `${r.stdout.toString()}${r.stderr.toString()}` };
 }
 
 export function read(p: string): Buffer {
