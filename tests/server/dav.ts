@@ -116,6 +116,7 @@ async function route(srv: Srv, ctx: Ctx, credentialsOk: boolean): Promise<void> 
     if (up[1] !== uid) fail(403, 'Sabre\\DAV\\Exception\\Forbidden', 'Not allowed');
     return uploads(srv, ctx, uid, up[2]!, up[3]);
   }
+  if (/^\/remote\.php\/dav\/?$/.test(p) && ctx.method === 'SEARCH') return search(srv, ctx, uid);
   if (/^\/remote\.php\/dav\/?$/.test(p) && ctx.method === 'PROPFIND') {
     send(ctx, 207, multistatus([{ href: '/remote.php/dav/', found: [{ name: { ns: NS_DAV, local: 'resourcetype' }, xml: '<d:collection/>' }], missing: [] }]), {
       'Content-Type': 'application/xml; charset=utf-8',
@@ -491,6 +492,45 @@ function listChildren(srv: Srv, view: View, a: Access): Item[] {
     out.push({ access: { ...k.access, path: joinPath(a.path, name) }, path: joinPath(a.path, name) });
   }
   return out;
+}
+
+/** DAV SEARCH (basicsearch): scope /files/<uid>/<path>, depth 0/1/infinity, where: is-collection or anything. */
+async function search(srv: Srv, ctx: Ctx, uid: string): Promise<void> {
+  const body = ctx.body.toString('utf8');
+  const req = parsePropfind(body);
+  const props = req.mode === 'allprop' ? ALLPROP : req.props;
+  const scopeHref = /<(?:[\w.-]+:)?href>([^<]*)<\/(?:[\w.-]+:)?href>/.exec(body)?.[1] ?? '';
+  const depthText = /<(?:[\w.-]+:)?depth>([^<]*)<\/(?:[\w.-]+:)?depth>/.exec(body)?.[1]?.trim() ?? 'infinity';
+  const where = /<(?:[\w.-]+:)?where>([\s\S]*)<\/(?:[\w.-]+:)?where>/.exec(body)?.[1] ?? '';
+  const onlyCollections = /is-collection/.test(where);
+  const sm = /^\/files\/([^/]+)(\/.*)?$/.exec(decodeURIComponent(scopeHref.trim()));
+  if (!sm || sm[1] !== uid) fail(400, 'Sabre\\DAV\\Exception\\BadRequest', 'Invalid search scope');
+  const view: View = { kind: 'user', uid, base: `/remote.php/dav/files/${encodeURIComponent(uid)}`, guarded: true };
+  const root = resolve(srv, view, sm[2] ?? '/');
+  if (!root) notFound(sm[2] ?? '/');
+  const maxDepth = depthText === 'infinity' ? Infinity : Number(depthText) || 0;
+  const items: Item[] = [];
+  const walk = (a: Access, d: number): void => {
+    if (!a.node.dir || d >= maxDepth) return;
+    for (const c of listChildren(srv, view, a)) {
+      if (!onlyCollections || c.access.node.dir) items.push(c);
+      walk(c.access, d + 1);
+    }
+  };
+  walk(root, 0);
+  const e2eeClient = clientSupportsE2ee(ctx);
+  const out: { href: string; found: PropValue[]; missing: PropName[] }[] = [];
+  for (const it of items) {
+    const found: PropValue[] = [];
+    const missing: PropName[] = [];
+    for (const p of props) {
+      const v = await propValue(srv, view, it.access, p, e2eeClient, false);
+      if (v === undefined) missing.push(p);
+      else found.push({ name: p, xml: v });
+    }
+    out.push({ href: href(view, it.path, it.access.node.dir), found, missing });
+  }
+  send(ctx, 207, multistatus(out), { 'Content-Type': 'application/xml; charset=utf-8' });
 }
 
 async function propfind(srv: Srv, ctx: Ctx, view: View, path: string): Promise<void> {

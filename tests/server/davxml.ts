@@ -63,11 +63,11 @@ export function parsePropfind(body: string): PropfindRequest {
     const el = { ns, local: local! };
     const parent = stack[stack.length - 1];
     const grand = stack[stack.length - 2];
-    if (parent && parent.ns === NS_DAV && parent.local === 'prop' && grand?.ns === NS_DAV && grand.local === 'propfind') {
+    if (parent && parent.ns === NS_DAV && parent.local === 'prop' && grand?.ns === NS_DAV && (grand.local === 'propfind' || grand.local === 'select')) {
       props.push(el);
     }
     if (ns === NS_DAV && local === 'allprop' && parent?.local === 'propfind') allprop = true;
-    if (ns === NS_DAV && local === 'prop' && parent?.local === 'propfind') sawProp = true;
+    if (ns === NS_DAV && local === 'prop' && (parent?.local === 'propfind' || parent?.local === 'select')) sawProp = true;
     if (!selfClose) stack.push({ ...el, scope });
   }
   if (allprop || !sawProp) return { mode: 'allprop' };

@@ -148,7 +148,7 @@ export const HOSTILE_SCRIPT = String.raw`(function () {
     try { all = root.querySelectorAll('*'); } catch (e) { return; }
     for (var i = 0; i < all.length; i++) {
       var n = all[i];
-      if (n.id === 'hostile-phishing') continue;
+      if (n.id === 'hostile-phishing' || n.tagName === 'STYLE' || n.tagName === 'SCRIPT') continue;
       for (var c = n.firstChild; c; c = c.nextSibling) if (c.nodeType === 3) addText(where, c.nodeValue);
       if ((n.tagName === 'INPUT' || n.tagName === 'TEXTAREA') && n.value) addText(where + ':value', n.value);
       if (n.shadowRoot) walk(n.shadowRoot, where + ' >shadow(' + n.tagName.toLowerCase() + ')');
