@@ -24,7 +24,8 @@ type Handlers = {
 
 export interface EngineHostOptions {
   host: EngineHost;
-  version: string;
+  /** The extension version; a promise where it must be read asynchronously (offscreen: no getManifest). */
+  version: string | Promise<string>;
 }
 
 export interface EngineDispatcher {
@@ -42,7 +43,7 @@ function randomViewId(): string {
 
 export function createEngineDispatcher(opts: EngineHostOptions): EngineDispatcher {
   const handlers: Handlers = {
-    'engine/ping': async () => ({ version: opts.version, host: opts.host }),
+    'engine/ping': async () => ({ version: await opts.version, host: opts.host }),
     'engine/status': async () => ({ accounts: [], locked: true }),
     // No account can be connected yet, so no folder is known to be end-to-end encrypted.
     'engine/is-encrypted-folder': async () => ({ encrypted: false }),

@@ -1,6 +1,7 @@
 /**
  * Chrome's offscreen document: a long-lived DOM context that hosts the engine, because the MV3 service
- * worker may be stopped at any time. Only `chrome.runtime` is available here.
+ * worker may be stopped at any time. Only part of `chrome.runtime` is available here (getURL, id,
+ * sendMessage, onMessage — not getManifest).
  *
  * It answers engine-channel messages from the extension's own background only; everything else that
  * Chrome broadcasts to extension contexts (UI and content-script messages) is ignored.
@@ -8,7 +9,11 @@
 import { isFromBackground } from '@/lib/messages';
 import { createEngineDispatcher } from './engine-host';
 
-const engine = createEngineDispatcher({ host: 'offscreen', version: chrome.runtime.getManifest().version });
+// Offscreen documents get only a few chrome.runtime members (no getManifest): read the version from the file.
+const version = fetch(chrome.runtime.getURL('/manifest.json'))
+  .then((r) => r.json() as Promise<{ version?: unknown }>)
+  .then((m) => (typeof m.version === 'string' ? m.version : 'unknown'));
+const engine = createEngineDispatcher({ host: 'offscreen', version });
 const backgroundUrl = chrome.runtime.getURL('/background.js');
 
 chrome.runtime.onMessage.addListener((message: unknown, sender, sendResponse) => {
