@@ -402,7 +402,9 @@ export class GcmStreamDecryptor extends GcmStreamBase {
     const trailing = options.trailingTag ?? false;
     return new GcmStreamDecryptor(
       await GcmCore.create(key, nonce),
-      new Chunker(chunkSize, trailing ? GCM_STREAM_TAG_LENGTH : 0),
+      // Keep back the tag plus at least one byte, so the last piece of plaintext is never empty and
+      // is released only after verification (even when the length is a multiple of the chunk size).
+      new Chunker(chunkSize, (trailing ? GCM_STREAM_TAG_LENGTH : 0) + 1),
       trailing,
       options.tagErrorMessage ?? DEFAULT_TAG_MESSAGE,
     );

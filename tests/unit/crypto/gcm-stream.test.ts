@@ -414,6 +414,22 @@ describe('authentication failures never report success', () => {
     await expect(dec2.final()).rejects.toSatisfy((e: unknown) => isCipherfoldError(e, 'tag'));
   });
 
+  it('withholds the last piece also when the length is a multiple of the chunk size', async () => {
+    const exact = rnd(4096);
+    const sealed = nodeSeal(key, nonce, exact);
+    sealed[10]! ^= 1;
+    const dec = createGcmDecryptStream(key, nonce, opts);
+    const r = await runStream(dec, [sealed]);
+    expect(isCipherfoldError(r.error, 'tag')).toBe(true);
+    expect(r.out.length).toBeLessThan(exact.length);
+    const sep = await GcmStreamDecryptor.create(key, nonce, opts);
+    const early = await sep.update(sealed.subarray(0, 4096));
+    expect(early.length).toBeLessThan(4096);
+    await expect(sep.final(sealed.subarray(4096))).rejects.toSatisfy((e: unknown) =>
+      isCipherfoldError(e, 'tag'),
+    );
+  });
+
   it('uses the caller-supplied tag message', async () => {
     const bad = blob.slice();
     bad[3]! ^= 4;
