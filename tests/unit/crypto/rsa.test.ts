@@ -105,7 +105,7 @@ describe('rsa', () => {
     const e = await rsaOaepDecrypt(other, ct).catch((x: unknown) => x);
     expect(isCipherfoldError(e, 'metadata')).toBe(true);
     expect((e as Error).message).toMatch(/can't open the folder key/);
-    ct[10] ^= 1;
+    ct[10]! ^= 1;
     await expectKind(rsaOaepDecrypt(ours.privateKey, ct), 'metadata');
     await expectKind(rsaOaepDecrypt(ours.privateKey, ct.subarray(0, 100) as Bytes), 'metadata');
   });
@@ -127,7 +127,7 @@ describe('rsa', () => {
     expect(await rsaPkcs1Verify(hash === 'SHA-1' ? 'SHA-256' : 'SHA-1', nodeSpki, sig, data)).toBe(false);
     expect(await rsaPkcs1Verify(hash, nodeSpki, sig, randomBytes(300))).toBe(false);
     const flipped = copyBytes(sig);
-    flipped[255] ^= 0x80;
+    flipped[255]! ^= 0x80;
     expect(await rsaPkcs1Verify(hash, nodeSpki, flipped, data)).toBe(false);
     expect(await rsaPkcs1Verify(hash, nodeSpki, sig.subarray(1) as Bytes, data)).toBe(false);
     expect(await rsaPkcs1Verify(hash, ours.publicSpki, sig, data)).toBe(false);

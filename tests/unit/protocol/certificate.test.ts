@@ -118,10 +118,10 @@ describe.skipIf(!OPENSSL)(
     it('rejects a tampered tbsCertificate', async () => {
       const der = copyBytes(sha256.der);
       const i = sha256.der.length - sha256.signature.length - 40; // a byte near the end of tbsCertificate (extensions)
-      der[i] ^= 0x01;
+      der[i]! ^= 0x01;
       const tampered = parseCertificate(pemEncode('CERTIFICATE', der));
-    expect(equalBytes(tampered.tbs, sha256.tbs)).toBe(false);
-    expect(equalBytes(tampered.signature, sha256.signature)).toBe(true);
+      expect(equalBytes(tampered.tbs, sha256.tbs)).toBe(false);
+      expect(equalBytes(tampered.signature, sha256.signature)).toBe(true);
       await certError(verifyCertificate(tampered, server.publicPem, {}));
     });
 

@@ -88,7 +88,7 @@ describe.skipIf(!OPENSSL)(`createCsr checked by openssl (skipped if ${NO_OPENSSL
   it('a tampered CSR fails openssl verification (the check above can fail)', async () => {
     const pem = await createCsr(key, spki, 'alice');
     const der = pemDecode(pem).der;
-    der[der.length - 10] ^= 1; // inside the signature
+    der[der.length - 10]! ^= 1; // inside the signature
     const t = tempDir();
     try {
       const file = t.file('req.der', der);

@@ -172,7 +172,7 @@ describe('unwrapPrivateKey: errors', () => {
   it('a damaged ciphertext is indistinguishable from wrong words (mnemonic error)', async () => {
     const blob = nodeBlob({ kdf: CHEAP[0]! });
     const ct = Buffer.from(blob.split('|')[0]!, 'base64');
-    ct[3] ^= 1;
+    ct[3]! ^= 1;
     const bad = [ct.toString('base64'), ...blob.split('|').slice(1)].join('|');
     expect(await kindOf(unwrapPrivateKey(bad, phrase, { variants: CHEAP }))).toBe('mnemonic');
   });
