@@ -36,7 +36,7 @@ export function parseMnemonic(input: string): string[] {
   for (const raw of cleaned.split(/\s+/)) {
     if (raw === '') continue;
     // Strip list numbering, whether separate ("1.") or attached ("1.word", "#3)word").
-    const token = raw.replace(/^#?\d+[.):\-]*/, '').replace(/[.):\-]+$/, '');
+    const token = raw.replace(/^#?\d+[.):-]*/, '').replace(/[.):-]+$/, '');
     if (token === '') continue;
     words.push(token);
   }

@@ -9,8 +9,16 @@ import { equalBytes, type Bytes } from '../crypto/bytes';
 import { pemEncode } from '../crypto/pem';
 import { publicSpkiOf, type RsaPrivateKey } from '../crypto/rsa';
 
+function hasControlCharacter(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
 export async function createCsr(key: RsaPrivateKey, publicSpki: Bytes, commonName: string): Promise<string> {
-  if (typeof commonName !== 'string' || commonName.length === 0 || /[\u0000-\u001f\u007f]/.test(commonName)) {
+  if (typeof commonName !== 'string' || commonName.length === 0 || hasControlCharacter(commonName)) {
     throw fail(
       'format',
       'The user id for a certificate request is empty or contains control characters. This is a bug; please report it.',
