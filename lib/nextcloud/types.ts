@@ -3,10 +3,9 @@
  * signatures, keys and certificates pass through as opaque strings.
  */
 
-/** Numeric Nextcloud file id (`oc:fileid`, leading digits of `OC-FileId`) as a decimal string. */
-export type FileId = string & { readonly __brand: 'FileId' };
-/** Nextcloud user id (may differ from the login name). */
-export type UserId = string & { readonly __brand: 'UserId' };
+import type { FileId, UserId } from '../ids';
+
+export type { FileId, UserId };
 /** E2EE folder-lock token (`e2e-token`), 64 characters on current servers. */
 export type LockToken = string & { readonly __brand: 'LockToken' };
 /** OCS share id. */

@@ -7,15 +7,12 @@
 import type { Bytes } from '../../crypto/bytes';
 import { fail } from '../../errors';
 
-declare const brand: unique symbol;
-type Brand<T, B extends string> = T & { readonly [brand]: B };
+import type { Brand, FileId, UserId } from '../../ids';
+
+export type { FileId, UserId };
 
 /** A 32-hex-digit identifier, the name a file or sub-folder has on the server. Uppercase accepted on read. */
 export type Uuid32 = Brand<string, 'Uuid32'>;
-/** A Nextcloud file id (`oc:fileid`), used to key per-folder state (counters, checksum history). */
-export type FileId = Brand<string, 'FileId'>;
-/** A Nextcloud user id, or `s:<shareToken>` for an E2EE link-share user. */
-export type UserId = Brand<string, 'UserId'>;
 
 const UUID32 = /^[0-9a-fA-F]{32}$/;
 
