@@ -22,7 +22,7 @@
  */
 import { fail } from '../errors';
 import { bytes, concatBytes, copyBytes, equalBytes, type Bytes } from './bytes';
-import { gcmJ0, gfMul, gfPow, lengthBlock, xorBlocks } from './ghash';
+import { gcmJ0, gfInvert, gfMul, gfPow, lengthBlock, xorBlocks } from './ghash';
 
 export const GCM_STREAM_TAG_LENGTH = 16;
 /** Default chunk size (bytes); see docs/streaming-gcm.md for the measurements behind it. */
@@ -89,6 +89,9 @@ class GcmCore {
   private chain: Promise<void> = Promise.resolve();
   private readonly inflight: Promise<void>[] = [];
   private readonly powers = new Map<number, { hn: Bytes; lh: Bytes }>();
+  private hInv: Bytes | undefined;
+  /** E_K(counter block just before the next piece): E_K(J0) at first, then from each sealed piece. */
+  private nextMask: Promise<Bytes>;
 
   private constructor(
     private readonly ctrKey: CryptoKey,
@@ -98,7 +101,9 @@ class GcmCore {
     private readonly tagMask: Bytes,
     private readonly counterPrefix: Bytes,
     private readonly counter0: number,
-  ) {}
+  ) {
+    this.nextMask = Promise.resolve(tagMask);
+  }
 
   static async create(key: Bytes, nonce: Bytes): Promise<GcmCore> {
     const [ctrKey, gcmKey] = await Promise.all([
@@ -179,6 +184,51 @@ class GcmCore {
     return p;
   }
 
+  /** True if `seal` can be used (H is invertible, i.e. not zero: fails with probability 2^-128). */
+  canSeal(): boolean {
+    return this.h.some((b) => b !== 0);
+  }
+
+  /**
+   * Encrypts the next plaintext piece (starting at block `blockOffset`) with ONE WebCrypto AES-GCM call
+   * and schedules its GHASH contribution. The call's 16-byte IV is chosen so that its pre-counter block
+   * is J' = prefix ‖ [c0 + b]_32, i.e. its keystream starts exactly at this piece's counter:
+   * GHASH_H(IV ‖ L16) = (IV·H ⊕ L16)·H = J'  ⇔  IV = (J'·H⁻¹ ⊕ L16)·H⁻¹ with L16 = [0]_64 ‖ [128]_64.
+   * Its tag is E_K(J') ⊕ D·H ⊕ L'·H (L' = [0]_64 ‖ [8·len]_64), and E_K(J') is the keystream of the
+   * previous piece's last block (= its plaintext ⊕ ciphertext), or E_K(J0) for the first piece.
+   */
+  seal(pt: Bytes, blockOffset: number): Promise<Bytes> {
+    const len = pt.length;
+    this.hInv ??= gfInvert(this.h);
+    const j = bytes(16);
+    j.set(this.counterPrefix);
+    new DataView(j.buffer).setUint32(12, (this.counter0 + blockOffset) % TWO_32);
+    const iv = gfMul(xorBlocks(gfMul(j, this.hInv), lengthBlock(0, 16)), this.hInv);
+    const lastPt = len >= 16 ? pt.slice(len - 16) : undefined;
+    const call = crypto.subtle
+      .encrypt({ name: 'AES-GCM', iv, tagLength: 128 }, this.gcmKey, pt)
+      .then((b) => new Uint8Array(b) as Bytes);
+    const mask = this.nextMask;
+    this.nextMask = call.then((out) => (lastPt ? xorBlocks(out.subarray(len - 16, len), lastPt) : bytes(16)));
+    this.nextMask.catch(() => undefined);
+    const { hn } = this.powersFor(len);
+    const lh = gfMul(lengthBlock(0, len), this.h);
+    this.combine(
+      Promise.all([call, mask]).then(([out, m]) => xorBlocks(xorBlocks(out.subarray(len, len + 16), m), lh)),
+      hn,
+    );
+    return call.then((out) => out.subarray(0, len));
+  }
+
+  private combine(dhPromise: Promise<Bytes>, hn: Bytes): void {
+    const next = Promise.all([this.chain, dhPromise]).then(([, dh]) => {
+      this.z = xorBlocks(gfMul(this.z, hn), dh);
+    });
+    next.catch(() => undefined); // observed later through `chain`; avoid an unhandled rejection meanwhile
+    this.chain = next;
+    this.inflight.push(next);
+  }
+
   /**
    * Schedules the GHASH contribution of the next ciphertext piece of `len` bytes. Calls must be made in
    * message order; the piece may still be in the making (a promise), contributions are combined in call
@@ -195,14 +245,11 @@ class GcmCore {
       );
     const oracle = ct instanceof Uint8Array ? call(ct) : ct.then(call);
     const { hn, lh } = this.powersFor(len);
-    const next = Promise.all([this.chain, oracle]).then(([, t]) => {
-      // t = E_K(J0') ⊕ D·H ⊕ L_i·H  →  D·H = t ⊕ E_K(J0') ⊕ L_i·H
-      const dh = xorBlocks(xorBlocks(new Uint8Array(t), this.oracleMask), lh);
-      this.z = xorBlocks(gfMul(this.z, hn), dh);
-    });
-    next.catch(() => undefined); // observed later through `chain`; avoid an unhandled rejection meanwhile
-    this.chain = next;
-    this.inflight.push(next);
+    // t = E_K(J0') ⊕ D·H ⊕ L_i·H  →  D·H = t ⊕ E_K(J0') ⊕ L_i·H
+    this.combine(
+      oracle.then((t) => xorBlocks(xorBlocks(new Uint8Array(t), this.oracleMask), lh)),
+      hn,
+    );
   }
 
   /** Waits until fewer than MAX_INFLIGHT_GHASH GHASH calls are outstanding (bounds memory). */
@@ -321,6 +368,14 @@ abstract class GcmStreamBase {
   }
 }
 
+export interface GcmEncryptorOptions extends GcmStreamOptions {
+  /**
+   * 'seal' (default): one AES-GCM call per chunk with a derived 16-byte IV (see GcmCore.seal).
+   * 'ctr+ghash': AES-CTR for the ciphertext plus a GHASH call, as the decryptor does. Same output.
+   */
+  method?: 'seal' | 'ctr+ghash';
+}
+
 /**
  * Incremental AES-GCM encryption: `write`/`update` any number of times, then `finish`/`final` once.
  * Output is ciphertext only; the tag is returned separately.
@@ -329,19 +384,32 @@ export class GcmStreamEncryptor extends GcmStreamBase {
   private constructor(
     private readonly core: GcmCore,
     private readonly chunker: Chunker,
+    private readonly fused: boolean,
   ) {
     super();
   }
 
-  static async create(key: Bytes, nonce: Bytes, options: GcmStreamOptions = {}): Promise<GcmStreamEncryptor> {
+  static async create(
+    key: Bytes,
+    nonce: Bytes,
+    options: GcmEncryptorOptions = {},
+  ): Promise<GcmStreamEncryptor> {
     const chunkSize = checkParams(key, nonce, options);
-    return new GcmStreamEncryptor(await GcmCore.create(key, nonce), new Chunker(chunkSize, 0));
+    const core = await GcmCore.create(key, nonce);
+    const fused = (options.method ?? 'seal') === 'seal' && core.canSeal();
+    return new GcmStreamEncryptor(core, new Chunker(chunkSize, 0), fused);
   }
 
   private async encryptChunk(chunk: Bytes, sink: Sink): Promise<void> {
     await this.core.throttle();
-    const ct = this.core.ctr(chunk, this.core.advance(chunk.length));
-    this.core.ghash(ct, chunk.length);
+    const offset = this.core.advance(chunk.length);
+    let ct: Promise<Bytes>;
+    if (this.fused) {
+      ct = this.core.seal(chunk, offset);
+    } else {
+      ct = this.core.ctr(chunk, offset);
+      this.core.ghash(ct, chunk.length);
+    }
     await this.push(ct, sink);
   }
 
@@ -490,7 +558,7 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: 
 export class GcmEncryptStream extends TransformStream<Uint8Array, Uint8Array> {
   readonly tag: Promise<Bytes>;
 
-  constructor(key: Bytes, nonce: Bytes, options: GcmStreamOptions = {}) {
+  constructor(key: Bytes, nonce: Bytes, options: GcmEncryptorOptions = {}) {
     checkParams(key, nonce, options);
     const k = copyBytes(key);
     const n = copyBytes(nonce);
@@ -587,7 +655,7 @@ export async function gcmEncryptChunked(
   key: Bytes,
   nonce: Bytes,
   plaintext: Uint8Array,
-  options: GcmStreamOptions = {},
+  options: GcmEncryptorOptions = {},
 ): Promise<Bytes> {
   const size = checkParams(key, nonce, options);
   const enc = await GcmStreamEncryptor.create(key, nonce, options);
