@@ -1,8 +1,10 @@
 // Draws the Cipherfold lock icon (a white padlock on a rounded blue square) into public/icon/{16,32,48,128}.png.
 // No dependencies: rasterised with 8x8 supersampling and written as PNG with node:zlib.
 // Run: node scripts/make-icons.mjs
+import { Buffer } from 'node:buffer';
 import fs from 'node:fs';
 import path from 'node:path';
+import process from 'node:process';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
@@ -99,5 +101,5 @@ function png(size, rgba) {
 fs.mkdirSync(OUT, { recursive: true });
 for (const size of [16, 32, 48, 128]) {
   fs.writeFileSync(path.join(OUT, `${size}.png`), png(size, render(size)));
-  console.log(`public/icon/${size}.png`);
+  process.stdout.write(`public/icon/${size}.png\n`);
 }

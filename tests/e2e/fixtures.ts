@@ -188,6 +188,7 @@ type Fixtures = {
 };
 
 export const test = base.extend<Fixtures>({
+  // eslint-disable-next-line no-empty-pattern -- Playwright needs the destructuring
   device: async ({}, use) => {
     const device = await launchDevice();
     try {
@@ -200,6 +201,7 @@ export const test = base.extend<Fixtures>({
   serviceWorker: async ({ device }, use) => use(device.serviceWorker),
   extensionId: async ({ device }, use) => use(device.extensionId),
   extensionUrl: async ({ device }, use) => use(device.extensionUrl),
+  // eslint-disable-next-line no-empty-pattern -- Playwright needs the destructuring
   server: async ({}, use, testInfo) => {
     const started = await startServer();
     if ('skip' in started) {
@@ -212,6 +214,7 @@ export const test = base.extend<Fixtures>({
       await started.close();
     }
   },
+  // eslint-disable-next-line no-empty-pattern -- Playwright needs the destructuring
   openDevice: async ({}, use) => {
     const opened: Device[] = [];
     await use(async () => {

@@ -78,7 +78,7 @@ test('the other extension pages render with the Cipherfold header', async ({ dev
     ['options.html', 'Settings'],
     ['sidepanel.html', 'Encrypted folder'],
     ['connect.html', 'Connect to your Nextcloud'],
-    ['folder-view.html', 'End-to-end encrypted folder'],
+    ['folder-view.html', 'End-to-end encrypted folder'], // top level (own tab) is allowed
   ] as const) {
     const p = await device.openExtensionPage(page);
     await expect(p.locator('header .name')).toHaveText('Cipherfold');
@@ -166,4 +166,28 @@ test('a second device is an independent profile', async ({ device, openDevice, s
     result: { origins: [] },
   });
   await expect(page.getByTestId('status-title')).toHaveText('Not connected');
+});
+
+test('the folder view works only when framed by a connected server', async ({ device, server }) => {
+  test.skip(server.kind !== 'stand-in', 'needs two origins on one host (127.0.0.1 and localhost)');
+  await grantOrigin(device, server.url); // http://127.0.0.1:PORT
+  const other = server.url.replace('127.0.0.1', 'localhost'); // same server, different (unconnected) origin
+  const frameHtml = (src: string) => `<iframe id="f" src="${src}" style="width:600px;height:300px"></iframe>`;
+  const src = device.extensionUrl('folder-view.html');
+  for (const [base, expected, heading] of [
+    [server.url, 'allowed', 'End-to-end encrypted folder'],
+    [other, 'refused', 'Not available here'],
+  ] as const) {
+    const page = await device.context.newPage();
+    await page.goto(`${base}/status.php`);
+    await page.setContent(frameHtml(src));
+    const frame = page.frameLocator('#f');
+    await expect(frame.locator(`html[data-embedding="${expected}"]`)).toBeAttached();
+    await expect(frame.getByRole('heading', { level: 1 })).toHaveText(heading);
+    // The page cannot read into the extension frame.
+    expect(
+      await page.evaluate(() => (document.getElementById('f') as HTMLIFrameElement).contentDocument),
+    ).toBeNull();
+    await page.close();
+  }
 });

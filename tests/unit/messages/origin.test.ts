@@ -48,3 +48,35 @@ describe('files app URL', () => {
     expect(filesFolderFromUrl('https://a.org/apps/files/?dir=relative')).toBeNull();
   });
 });
+
+describe('folder-view embedding', () => {
+  const w = (o: Partial<{ top: unknown; ancestors: string[]; referrer: string }>) => {
+    const self = {};
+    return {
+      self,
+      top: o.top ?? self,
+      location: o.ancestors ? { ancestorOrigins: Object.assign([...o.ancestors], {}) } : {},
+      document: { referrer: o.referrer ?? '' },
+    };
+  };
+  const connected = ['https://cloud.example.org'];
+
+  it('allows top level and connected parents, refuses others and unknown parents', async () => {
+    const { embeddingOf, isAllowedEmbedding } = await import('../../../entrypoints/folder-view/embedder');
+    expect(isAllowedEmbedding(embeddingOf(w({})), connected)).toBe(true);
+    expect(
+      isAllowedEmbedding(embeddingOf(w({ top: {}, ancestors: ['https://cloud.example.org'] })), connected),
+    ).toBe(true);
+    expect(
+      isAllowedEmbedding(embeddingOf(w({ top: {}, ancestors: ['https://evil.example'] })), connected),
+    ).toBe(false);
+    // Firefox: no ancestorOrigins, use the referrer; none at all → refused
+    expect(
+      isAllowedEmbedding(
+        embeddingOf(w({ top: {}, referrer: 'https://cloud.example.org/apps/files/' })),
+        connected,
+      ),
+    ).toBe(true);
+    expect(isAllowedEmbedding(embeddingOf(w({ top: {} })), connected)).toBe(false);
+  });
+});
