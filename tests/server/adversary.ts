@@ -5,9 +5,7 @@ export type TamperFn = (text: string, signature: string) => MetaDoc | Promise<Me
 
 /** What to do with a matching request. */
 export type FailAction =
-  | { status: number; body?: string; headers?: Record<string, string> }
-  | 'hang'
-  | 'destroy';
+  { status: number; body?: string; headers?: Record<string, string> } | 'hang' | 'destroy';
 
 export interface RequestMatcher {
   /** HTTP method, case-insensitive; any when omitted */
@@ -78,7 +76,11 @@ export class Adversary {
   }
 
   /** The metadata a reader gets for a folder, after replay/tamper switches. */
-  async served(folderId: number, committed: MetaDoc | undefined, history: MetaDoc[]): Promise<MetaDoc | undefined> {
+  async served(
+    folderId: number,
+    committed: MetaDoc | undefined,
+    history: MetaDoc[],
+  ): Promise<MetaDoc | undefined> {
     let doc = committed;
     const idx = this.replay.get(folderId);
     if (idx !== undefined && history.length) {

@@ -43,7 +43,11 @@ export function createAppPassword(srv: Srv, uid: string, name = 'stand-in'): str
   return pw;
 }
 
-export function checkPassword(srv: Srv, uid: string, password: string): 'password' | 'apppassword' | undefined {
+export function checkPassword(
+  srv: Srv,
+  uid: string,
+  password: string,
+): 'password' | 'apppassword' | undefined {
   const u = srv.store.state.users[uid];
   if (!u) return undefined;
   if (u.password === password) return 'password';
@@ -91,7 +95,7 @@ export function authenticate(srv: Srv, ctx: Ctx): boolean {
     const csrfOk = isOcs
       ? header(ctx, 'ocs-apirequest') === 'true'
       : safe || header(ctx, 'requesttoken') === sess.requestToken;
-    if (csrfOk || !ctx.path.startsWith('/ocs/') && !ctx.path.startsWith('/remote.php/')) {
+    if (csrfOk || (!ctx.path.startsWith('/ocs/') && !ctx.path.startsWith('/remote.php/'))) {
       ctx.user = sess.uid;
       ctx.authKind = 'session';
       ctx.sessionId = sid;

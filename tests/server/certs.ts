@@ -32,8 +32,16 @@ export function pemBody(text: string): Buffer {
 
 async function importSigners(pkcs8: Uint8Array): Promise<{ sign256: CryptoKey; sign1: CryptoKey }> {
   const der = new Uint8Array(pkcs8);
-  const sign256 = await subtle.importKey('pkcs8', der, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']);
-  const sign1 = await subtle.importKey('pkcs8', der, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-1' }, false, ['sign']);
+  const sign256 = await subtle.importKey(
+    'pkcs8',
+    der,
+    { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+    false,
+    ['sign'],
+  );
+  const sign1 = await subtle.importKey('pkcs8', der, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-1' }, false, [
+    'sign',
+  ]);
   return { sign256, sign1 };
 }
 
@@ -51,7 +59,12 @@ export async function loadServerKeys(
     spkiPem = persisted.spkiPem;
   } else {
     const kp = (await subtle.generateKey(
-      { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+      {
+        name: 'RSASSA-PKCS1-v1_5',
+        modulusLength: 2048,
+        publicExponent: new Uint8Array([1, 0, 1]),
+        hash: 'SHA-256',
+      },
       true,
       ['sign', 'verify'],
     )) as CryptoKeyPair;
@@ -69,7 +82,9 @@ export type CsrResult =
 export async function readCsr(text: string): Promise<CsrResult> {
   try {
     if (!/-----BEGIN (NEW )?CERTIFICATE REQUEST-----/.test(text)) return { ok: false };
-    const csr = new x509.Pkcs10CertificateRequest(text.replace(/NEW CERTIFICATE REQUEST/g, 'CERTIFICATE REQUEST'));
+    const csr = new x509.Pkcs10CertificateRequest(
+      text.replace(/NEW CERTIFICATE REQUEST/g, 'CERTIFICATE REQUEST'),
+    );
     if (!(await csr.verify())) return { ok: false };
     const asn = AsnConvert.parse(csr.rawData, CertificationRequest);
     return {
@@ -90,13 +105,20 @@ export async function issueCertificate(
   keys: ServerKeys,
   hash: 'SHA-256' | 'SHA-1',
 ): Promise<string> {
-  const ski = await x509.SubjectKeyIdentifierExtension.create(csr.publicKey, false, webcrypto as unknown as Crypto);
+  const ski = await x509.SubjectKeyIdentifierExtension.create(
+    csr.publicKey,
+    false,
+    webcrypto as unknown as Crypto,
+  );
   const aki = new x509.AuthorityKeyIdentifierExtension(ski.keyId, false);
   const bc = new x509.BasicConstraintsExtension(true, undefined, true);
   const now = new Date();
   now.setMilliseconds(0);
   const notAfter = new Date(now.getTime() + 7300 * 86400 * 1000);
-  const sigAlg = new x509.RsaAlgorithm().toAsnAlgorithm({ name: 'RSASSA-PKCS1-v1_5', hash: { name: hash } } as Algorithm);
+  const sigAlg = new x509.RsaAlgorithm().toAsnAlgorithm({
+    name: 'RSASSA-PKCS1-v1_5',
+    hash: { name: hash },
+  } as Algorithm);
   if (!sigAlg) throw new Error('no algorithm');
   const tbs = new asnX509.TBSCertificate({
     version: asnX509.Version.v3,
@@ -111,8 +133,16 @@ export async function issueCertificate(
     ),
   });
   const tbsDer = AsnConvert.serialize(tbs);
-  const signature = await subtle.sign('RSASSA-PKCS1-v1_5', hash === 'SHA-1' ? keys.sign1 : keys.sign256, tbsDer);
-  const cert = new asnX509.Certificate({ tbsCertificate: tbs, signatureAlgorithm: sigAlg, signatureValue: signature });
+  const signature = await subtle.sign(
+    'RSASSA-PKCS1-v1_5',
+    hash === 'SHA-1' ? keys.sign1 : keys.sign256,
+    tbsDer,
+  );
+  const cert = new asnX509.Certificate({
+    tbsCertificate: tbs,
+    signatureAlgorithm: sigAlg,
+    signatureValue: signature,
+  });
   return pem('CERTIFICATE', AsnConvert.serialize(cert));
 }
 

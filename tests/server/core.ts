@@ -47,7 +47,11 @@ export function capabilities(srv: Srv, uid: string | undefined): Record<string, 
     },
   };
   if (uid) {
-    caps['end-to-end-encryption'] = { enabled: true, 'api-version': srv.apiVersion, 'keys-exist': keysExist(srv, uid) };
+    caps['end-to-end-encryption'] = {
+      enabled: true,
+      'api-version': srv.apiVersion,
+      'keys-exist': keysExist(srv, uid),
+    };
   }
   return {
     version: { major: 31, minor: 0, micro: 6, string: '31.0.6', edition: '', extendedSupport: false },
@@ -77,12 +81,12 @@ export function handleCoreOcs(srv: Srv, ctx: Ctx, rest: string): boolean {
     return true;
   }
   if (rest === '/cloud/user' && ctx.method === 'GET') {
-    if (!ctx.user) return ocs401(ctx), true;
+    if (!ctx.user) return (ocs401(ctx), true);
     ocsOk(ctx, userData(srv, ctx.user));
     return true;
   }
   if (rest === '/core/apppassword' && ctx.method === 'DELETE') {
-    if (!ctx.user) return ocs401(ctx), true;
+    if (!ctx.user) return (ocs401(ctx), true);
     if (!ctx.appPassword) {
       ocsThrown(ctx, 403, 'no app password in use');
       return true;
@@ -93,7 +97,7 @@ export function handleCoreOcs(srv: Srv, ctx: Ctx, rest: string): boolean {
     return true;
   }
   if (rest === '/core/getapppassword' && ctx.method === 'GET') {
-    if (!ctx.user) return ocs401(ctx), true;
+    if (!ctx.user) return (ocs401(ctx), true);
     if (ctx.authKind === 'apppassword') {
       ocsThrown(ctx, 403, 'You cannot request an new apppassword with an apppassword');
       return true;
@@ -103,11 +107,11 @@ export function handleCoreOcs(srv: Srv, ctx: Ctx, rest: string): boolean {
   }
   const m = /^\/cloud\/users(?:\/([^/]+))?$/.exec(rest);
   if (m) {
-    if (!ctx.user) return ocs401(ctx), true;
+    if (!ctx.user) return (ocs401(ctx), true);
     const target = m[1] ? decodeURIComponent(m[1]) : undefined;
     const me = srv.store.state.users[ctx.user]!;
     if (target && ctx.method === 'GET' && (target === ctx.user || me.admin)) {
-      if (!srv.store.state.users[target]) return ocsThrown(ctx, 404, 'User does not exist'), true;
+      if (!srv.store.state.users[target]) return (ocsThrown(ctx, 404, 'User does not exist'), true);
       ocsOk(ctx, userData(srv, target));
       return true;
     }
@@ -117,21 +121,27 @@ export function handleCoreOcs(srv: Srv, ctx: Ctx, rest: string): boolean {
     }
     if (!target && ctx.method === 'GET') {
       const search = (param(ctx, 'search') ?? '').toLowerCase();
-      ocsOk(ctx, { users: Object.keys(srv.store.state.users).filter((u) => u.toLowerCase().includes(search)) });
+      ocsOk(ctx, {
+        users: Object.keys(srv.store.state.users).filter((u) => u.toLowerCase().includes(search)),
+      });
       return true;
     }
     if (!target && ctx.method === 'POST') {
       const id = param(ctx, 'userid') ?? '';
       const password = param(ctx, 'password') ?? '';
-      if (!/^[A-Za-z0-9 _.@\-']+$/.test(id)) return ocsThrown(ctx, 400, 'Invalid user name'), true;
-      if (srv.store.state.users[id]) return ocsThrown(ctx, 400, 'User already exists'), true;
-      if (!password) return ocsThrown(ctx, 400, 'To send a password link to the user an email address is required.'), true;
+      if (!/^[A-Za-z0-9 _.@\-']+$/.test(id)) return (ocsThrown(ctx, 400, 'Invalid user name'), true);
+      if (srv.store.state.users[id]) return (ocsThrown(ctx, 400, 'User already exists'), true);
+      if (!password)
+        return (
+          ocsThrown(ctx, 400, 'To send a password link to the user an email address is required.'),
+          true
+        );
       addUser(srv, { id, password, displayName: param(ctx, 'displayName'), email: param(ctx, 'email') });
       ocsOk(ctx, { id });
       return true;
     }
     if (target && ctx.method === 'DELETE') {
-      if (!srv.store.state.users[target]) return ocsThrown(ctx, 404, 'User does not exist'), true;
+      if (!srv.store.state.users[target]) return (ocsThrown(ctx, 404, 'User does not exist'), true);
       deleteUser(srv, target);
       ocsOk(ctx, []);
       return true;
@@ -151,7 +161,8 @@ export function deleteUser(srv: Srv, uid: string): void {
   delete st.publicKeys[uid];
   delete st.privateKeys[uid];
   for (const [pw, ap] of Object.entries(st.appPasswords)) if (ap.uid === uid) delete st.appPasswords[pw];
-  for (const [id, s] of Object.entries(st.shares)) if (s.owner === uid || s.shareWith === uid) delete st.shares[id];
+  for (const [id, s] of Object.entries(st.shares))
+    if (s.owner === uid || s.shareWith === uid) delete st.shares[id];
   for (const [sid, s] of srv.sessions) if (s.uid === uid) srv.sessions.delete(sid);
   srv.store.markDirty();
 }

@@ -54,7 +54,12 @@ class DavError {
   ) {}
 }
 
-function fail(status: number, exception: string, message: string, headers: Record<string, string> = {}): never {
+function fail(
+  status: number,
+  exception: string,
+  message: string,
+  headers: Record<string, string> = {},
+): never {
   throw new DavError(status, exception, message, headers);
 }
 
@@ -94,22 +99,42 @@ async function route(srv: Srv, ctx: Ctx, credentialsOk: boolean): Promise<void> 
   if (pub) {
     const share = linkShare(srv, pub[1]!);
     if (!share || !srv.store.node(share.nodeId)) notAuthenticated(ctx);
-    if (!['GET', 'HEAD', 'PROPFIND'].includes(ctx.method) && header(ctx, 'x-requested-with') !== 'XMLHttpRequest') {
+    if (
+      !['GET', 'HEAD', 'PROPFIND'].includes(ctx.method) &&
+      header(ctx, 'x-requested-with') !== 'XMLHttpRequest'
+    ) {
       notAuthenticated(ctx);
     }
-    const view: View = { kind: 'public', uid: share.owner, share, base: `/public.php/dav/files/${pub[1]}`, guarded: false };
+    const view: View = {
+      kind: 'public',
+      uid: share.owner,
+      share,
+      base: `/public.php/dav/files/${pub[1]}`,
+      guarded: false,
+    };
     return files(srv, ctx, view, pub[2] ?? '/');
   }
   if (!credentialsOk || !ctx.user) notAuthenticated(ctx);
   const uid = ctx.user;
   const legacy = /^\/remote\.php\/webdav(\/.*)?$/.exec(p);
   if (legacy) {
-    return files(srv, ctx, { kind: 'user', uid, base: '/remote.php/webdav', guarded: true }, legacy[1] ?? '/');
+    return files(
+      srv,
+      ctx,
+      { kind: 'user', uid, base: '/remote.php/webdav', guarded: true },
+      legacy[1] ?? '/',
+    );
   }
   const fm = /^\/remote\.php\/dav\/files\/([^/]+)(\/.*)?$/.exec(p);
   if (fm) {
-    if (fm[1] !== uid) fail(403, 'Sabre\\DAV\\Exception\\Forbidden', 'Not allowed to access another user\'s files');
-    return files(srv, ctx, { kind: 'user', uid, base: `/remote.php/dav/files/${encodeURIComponent(uid)}`, guarded: true }, fm[2] ?? '/');
+    if (fm[1] !== uid)
+      fail(403, 'Sabre\\DAV\\Exception\\Forbidden', "Not allowed to access another user's files");
+    return files(
+      srv,
+      ctx,
+      { kind: 'user', uid, base: `/remote.php/dav/files/${encodeURIComponent(uid)}`, guarded: true },
+      fm[2] ?? '/',
+    );
   }
   const up = /^\/remote\.php\/dav\/uploads\/([^/]+)\/([^/]+)(?:\/([^/]+))?\/?$/.exec(p);
   if (up) {
@@ -118,9 +143,20 @@ async function route(srv: Srv, ctx: Ctx, credentialsOk: boolean): Promise<void> 
   }
   if (/^\/remote\.php\/dav\/?$/.test(p) && ctx.method === 'SEARCH') return search(srv, ctx, uid);
   if (/^\/remote\.php\/dav\/?$/.test(p) && ctx.method === 'PROPFIND') {
-    send(ctx, 207, multistatus([{ href: '/remote.php/dav/', found: [{ name: { ns: NS_DAV, local: 'resourcetype' }, xml: '<d:collection/>' }], missing: [] }]), {
-      'Content-Type': 'application/xml; charset=utf-8',
-    });
+    send(
+      ctx,
+      207,
+      multistatus([
+        {
+          href: '/remote.php/dav/',
+          found: [{ name: { ns: NS_DAV, local: 'resourcetype' }, xml: '<d:collection/>' }],
+          missing: [],
+        },
+      ]),
+      {
+        'Content-Type': 'application/xml; charset=utf-8',
+      },
+    );
     return;
   }
   fail(404, 'Sabre\\DAV\\Exception\\NotFound', 'Not found');
@@ -178,10 +214,15 @@ function e2eeToken(ctx: Ctx): string | undefined {
 /** UA + token checks for a write whose target (or its parent) is in an encrypted folder. */
 function enforceToken(srv: Srv, ctx: Ctx, node: FileNode): void {
   if (!clientSupportsE2ee(ctx)) {
-    fail(403, FORBIDDEN_NC, `Client "${header(ctx, 'user-agent') ?? ''}" is not allowed to access end-to-end encrypted content`);
+    fail(
+      403,
+      FORBIDDEN_NC,
+      `Client "${header(ctx, 'user-agent') ?? ''}" is not allowed to access end-to-end encrypted content`,
+    );
   }
   const token = e2eeToken(ctx);
-  if (!token) fail(403, FORBIDDEN_NC, 'Write access to end-to-end encrypted folder requires token - no token sent');
+  if (!token)
+    fail(403, FORBIDDEN_NC, 'Write access to end-to-end encrypted folder requires token - no token sent');
   if (conflictingLock(srv.store, node, token) || !lockedByToken(srv.store, node, token)) {
     fail(
       423,
@@ -199,7 +240,11 @@ function reservedName(srv: Srv, name: string, creating: boolean): boolean {
 
 function rejectReserved(srv: Srv, name: string, creating: boolean): void {
   if (reservedName(srv, name, creating)) {
-    fail(403, 'Sabre\\DAV\\Exception\\Forbidden', `Not allowed to ${creating ? 'create' : 'delete'} file with reserved suffix!`);
+    fail(
+      403,
+      'Sabre\\DAV\\Exception\\Forbidden',
+      `Not allowed to ${creating ? 'create' : 'delete'} file with reserved suffix!`,
+    );
   }
 }
 
@@ -233,7 +278,11 @@ async function files(srv: Srv, ctx: Ctx, view: View, path: string): Promise<void
 }
 
 function notFound(path: string): never {
-  fail(404, 'Sabre\\DAV\\Exception\\NotFound', `File with name ${path.replace(/^\//, '')} could not be located`);
+  fail(
+    404,
+    'Sabre\\DAV\\Exception\\NotFound',
+    `File with name ${path.replace(/^\//, '')} could not be located`,
+  );
 }
 
 function parentFor(srv: Srv, view: View, path: string): { parent: Access; name: string } {
@@ -248,7 +297,8 @@ function get(srv: Srv, ctx: Ctx, view: View, path: string): void {
   const a = resolveRead(srv, view, path);
   if (!a) notFound(path);
   requirePerm(a, PERM_READ);
-  if (a.node.dir) fail(501, 'Sabre\\DAV\\Exception\\NotImplemented', 'GET is only implemented on File objects');
+  if (a.node.dir)
+    fail(501, 'Sabre\\DAV\\Exception\\NotImplemented', 'GET is only implemented on File objects');
   const data = srv.store.readBlob(a.node.id);
   const headers: Record<string, string> = {
     'Content-Type': a.node.mimetype,
@@ -275,7 +325,10 @@ function get(srv: Srv, ctx: Ctx, view: View, path: string): void {
       send(ctx, 416, '', { 'Content-Range': `bytes */${data.length}` });
       return;
     }
-    send(ctx, 206, data.subarray(start, end + 1), { ...headers, 'Content-Range': `bytes ${start}-${end}/${data.length}` });
+    send(ctx, 206, data.subarray(start, end + 1), {
+      ...headers,
+      'Content-Range': `bytes ${start}-${end}/${data.length}`,
+    });
     return;
   }
   send(ctx, 200, data, headers);
@@ -299,7 +352,8 @@ function put(srv: Srv, ctx: Ctx, view: View, path: string): void {
     rejectReserved(srv, name, true);
   }
   requirePerm(existing ? parent : parent, existing ? PERM_UPDATE : PERM_CREATE);
-  if (existing?.dir) fail(405, 'Sabre\\DAV\\Exception\\MethodNotAllowed', 'A folder with this name already exists');
+  if (existing?.dir)
+    fail(405, 'Sabre\\DAV\\Exception\\MethodNotAllowed', 'A folder with this name already exists');
   let node: FileNode;
   let status: number;
   if (e2ee) {
@@ -347,7 +401,8 @@ function mkcol(srv: Srv, ctx: Ctx, view: View, path: string): void {
   if (e2ee) {
     const stagedName = name + SAVE_SUFFIX;
     const staged = srv.store.child(parent.node, stagedName);
-    if (staged) fail(405, 'Sabre\\DAV\\Exception\\MethodNotAllowed', 'The resource you tried to create already exists');
+    if (staged)
+      fail(405, 'Sabre\\DAV\\Exception\\MethodNotAllowed', 'The resource you tried to create already exists');
     node = srv.store.createChild(parent.node, stagedName, true);
   } else node = srv.store.createChild(parent.node, name, true);
   send(ctx, 201, '', { 'OC-FileId': fileIdHeader(srv, node.id), ETag: `"${node.etag}"` });
@@ -428,7 +483,12 @@ function moveCopy(srv: Srv, ctx: Ctx, view: View, path: string, isMove: boolean)
     else if (name.endsWith(SAVE_SUFFIX)) rejectReserved(srv, name, true);
   }
   const overwrite = (header(ctx, 'overwrite') ?? 'T').toUpperCase() !== 'F';
-  if (existing && !overwrite) fail(412, 'Sabre\\DAV\\Exception\\PreconditionFailed', 'The destination node already exists, and the overwrite header is set to false');
+  if (existing && !overwrite)
+    fail(
+      412,
+      'Sabre\\DAV\\Exception\\PreconditionFailed',
+      'The destination node already exists, and the overwrite header is set to false',
+    );
   if (isMove) requirePerm(src, PERM_DELETE | PERM_UPDATE);
   requirePerm(parent, existing ? PERM_UPDATE : PERM_CREATE);
   const finalName = srcE2ee ? name + SAVE_SUFFIX : name;
@@ -437,7 +497,10 @@ function moveCopy(srv: Srv, ctx: Ctx, view: View, path: string, isMove: boolean)
     srv.store.move(src.node, parent.node, finalName);
     node = src.node;
   } else node = srv.store.copy(src.node, parent.node, finalName);
-  send(ctx, existing && !srcE2ee ? 204 : 201, '', { 'OC-FileId': fileIdHeader(srv, node.id), ETag: `"${node.etag}"` });
+  send(ctx, existing && !srcE2ee ? 204 : 201, '', {
+    'OC-FileId': fileIdHeader(srv, node.id),
+    ETag: `"${node.etag}"`,
+  });
 }
 
 function proppatch(srv: Srv, ctx: Ctx, view: View, path: string): void {
@@ -453,16 +516,27 @@ function proppatch(srv: Srv, ctx: Ctx, view: View, path: string): void {
     const ns = pre === 'oc' ? NS_OC : pre === 'nc' ? NS_NC : NS_DAV;
     if (!names.some((n) => n.local === m![2])) names.push({ ns, local: m[2]! });
   }
-  send(ctx, 207, multistatus([{ href: href(view, a.path, a.node.dir), found: names.map((n) => ({ name: n, xml: '' })), missing: [] }]), {
-    'Content-Type': 'application/xml; charset=utf-8',
-  });
+  send(
+    ctx,
+    207,
+    multistatus([
+      { href: href(view, a.path, a.node.dir), found: names.map((n) => ({ name: n, xml: '' })), missing: [] },
+    ]),
+    {
+      'Content-Type': 'application/xml; charset=utf-8',
+    },
+  );
 }
 
 // ---------- PROPFIND ----------
 
-const ALLPROP: PropName[] = ['resourcetype', 'getlastmodified', 'getcontentlength', 'getcontenttype', 'getetag'].map(
-  (local) => ({ ns: NS_DAV, local }),
-);
+const ALLPROP: PropName[] = [
+  'resourcetype',
+  'getlastmodified',
+  'getcontentlength',
+  'getcontenttype',
+  'getetag',
+].map((local) => ({ ns: NS_DAV, local }));
 
 const METADATA_PROPS = new Set(['e2ee-metadata', 'e2ee-metadata-signature']);
 
@@ -483,7 +557,8 @@ function listChildren(srv: Srv, view: View, a: Access): Item[] {
         }));
   for (const k of kids) {
     let name = k.name;
-    const staged = view.guarded && (a.node.encrypted || k.access.node.encrypted) && a.node.id === k.access.node.parent;
+    const staged =
+      view.guarded && (a.node.encrypted || k.access.node.encrypted) && a.node.id === k.access.node.parent;
     if (staged && name.endsWith(SAVE_SUFFIX)) continue;
     if (staged && name.endsWith(DELETE_SUFFIX)) {
       name = name.slice(0, -DELETE_SUFFIX.length);
@@ -505,7 +580,12 @@ async function search(srv: Srv, ctx: Ctx, uid: string): Promise<void> {
   const onlyCollections = /is-collection/.test(where);
   const sm = /^\/files\/([^/]+)(\/.*)?$/.exec(decodeURIComponent(scopeHref.trim()));
   if (!sm || sm[1] !== uid) fail(400, 'Sabre\\DAV\\Exception\\BadRequest', 'Invalid search scope');
-  const view: View = { kind: 'user', uid, base: `/remote.php/dav/files/${encodeURIComponent(uid)}`, guarded: true };
+  const view: View = {
+    kind: 'user',
+    uid,
+    base: `/remote.php/dav/files/${encodeURIComponent(uid)}`,
+    guarded: true,
+  };
   const root = resolve(srv, view, sm[2] ?? '/');
   if (!root) notFound(sm[2] ?? '/');
   const maxDepth = depthText === 'infinity' ? Infinity : Number(depthText) || 0;
@@ -539,7 +619,11 @@ async function propfind(srv: Srv, ctx: Ctx, view: View, path: string): Promise<v
   if (view.kind === 'public' && !(target.perms & PERM_READ)) notFound(path);
   const e2eeClient = clientSupportsE2ee(ctx);
   if (view.guarded && target.node.dir && target.node.encrypted && !e2eeClient) {
-    fail(403, FORBIDDEN_NC, `Client "${header(ctx, 'user-agent') ?? ''}" is not allowed to access end-to-end encrypted content`);
+    fail(
+      403,
+      FORBIDDEN_NC,
+      `Client "${header(ctx, 'user-agent') ?? ''}" is not allowed to access end-to-end encrypted content`,
+    );
   }
   const req = parsePropfind(ctx.body.toString('utf8'));
   const props = req.mode === 'allprop' ? ALLPROP : req.props;
@@ -564,7 +648,11 @@ async function propfind(srv: Srv, ctx: Ctx, view: View, path: string): Promise<v
       if (v === undefined) missing.push(p);
       else found.push({ name: p, xml: v });
     }
-    out.push({ href: href(view, it.path, it.access.node.dir), found, missing: req.mode === 'allprop' ? [] : missing });
+    out.push({
+      href: href(view, it.path, it.access.node.dir),
+      found,
+      missing: req.mode === 'allprop' ? [] : missing,
+    });
   }
   send(ctx, 207, multistatus(out), { 'Content-Type': 'application/xml; charset=utf-8' });
 }
@@ -620,7 +708,11 @@ async function propValue(
         return '0';
       case 'share-types': {
         const types = [
-          ...new Set(Object.values(srv.store.state.shares).filter((s) => s.nodeId === n.id).map((s) => s.type)),
+          ...new Set(
+            Object.values(srv.store.state.shares)
+              .filter((s) => s.nodeId === n.id)
+              .map((s) => s.type),
+          ),
         ];
         return types.map((t) => `<oc:share-type>${t}</oc:share-type>`).join('');
       }
@@ -663,11 +755,18 @@ async function propValue(
 
 // ---------- chunked upload v2 ----------
 
-async function uploads(srv: Srv, ctx: Ctx, uid: string, uploadId: string, chunk: string | undefined): Promise<void> {
+async function uploads(
+  srv: Srv,
+  ctx: Ctx,
+  uid: string,
+  uploadId: string,
+  chunk: string | undefined,
+): Promise<void> {
   const key = `${uid}/${uploadId}`;
   const up = srv.uploads.get(key);
   if (!chunk && ctx.method === 'MKCOL') {
-    if (up) fail(405, 'Sabre\\DAV\\Exception\\MethodNotAllowed', 'The resource you tried to create already exists');
+    if (up)
+      fail(405, 'Sabre\\DAV\\Exception\\MethodNotAllowed', 'The resource you tried to create already exists');
     srv.uploads.set(key, { destination: header(ctx, 'destination'), chunks: new Map() });
     send(ctx, 201, '');
     return;
@@ -684,7 +783,12 @@ async function uploads(srv: Srv, ctx: Ctx, uid: string, uploadId: string, chunk:
     return;
   }
   if (chunk === '.file' && ctx.method === 'MOVE') {
-    const view: View = { kind: 'user', uid, base: `/remote.php/dav/files/${encodeURIComponent(uid)}`, guarded: true };
+    const view: View = {
+      kind: 'user',
+      uid,
+      base: `/remote.php/dav/files/${encodeURIComponent(uid)}`,
+      guarded: true,
+    };
     const dest = destinationPath(ctx, view);
     const { parent, name } = parentFor(srv, view, dest);
     const existing = srv.store.child(parent.node, name);

@@ -10,11 +10,14 @@ export const NS_SABRE = 'http://sabredav.org/ns';
  * does the same); characters that XML 1.0 cannot carry are replaced by U+FFFD.
  */
 export function xmlText(s: string): string {
-  return s
-    .replace(/[&<>"\r]/g, (c) =>
-      c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&#13;',
-    )
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '\ufffd');
+  return (
+    s
+      .replace(/[&<>"\r]/g, (c) =>
+        c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&#13;',
+      )
+      // eslint-disable-next-line no-control-regex -- replacing exactly these characters is the point
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '\ufffd')
+  );
 }
 
 export function sabreError(exception: string, message: string): string {
@@ -38,7 +41,8 @@ export type PropfindRequest = { mode: 'allprop' } | { mode: 'prop'; props: PropN
 export function parsePropfind(body: string): PropfindRequest {
   const text = body.replace(/<\?[\s\S]*?\?>/g, '').replace(/<!--[\s\S]*?-->/g, '');
   if (!text.trim()) return { mode: 'allprop' };
-  const tagRe = /<(\/?)(?:([A-Za-z_][\w.-]*):)?([A-Za-z_][\w.-]*)((?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/?)>/g;
+  const tagRe =
+    /<(\/?)(?:([A-Za-z_][\w.-]*):)?([A-Za-z_][\w.-]*)((?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/?)>/g;
   const attrRe = /([^\s=/>]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
   const stack: { ns: string; local: string; scope: Map<string, string> }[] = [];
   const props: PropName[] = [];
@@ -63,11 +67,18 @@ export function parsePropfind(body: string): PropfindRequest {
     const el = { ns, local: local! };
     const parent = stack[stack.length - 1];
     const grand = stack[stack.length - 2];
-    if (parent && parent.ns === NS_DAV && parent.local === 'prop' && grand?.ns === NS_DAV && (grand.local === 'propfind' || grand.local === 'select')) {
+    if (
+      parent &&
+      parent.ns === NS_DAV &&
+      parent.local === 'prop' &&
+      grand?.ns === NS_DAV &&
+      (grand.local === 'propfind' || grand.local === 'select')
+    ) {
       props.push(el);
     }
     if (ns === NS_DAV && local === 'allprop' && parent?.local === 'propfind') allprop = true;
-    if (ns === NS_DAV && local === 'prop' && (parent?.local === 'propfind' || parent?.local === 'select')) sawProp = true;
+    if (ns === NS_DAV && local === 'prop' && (parent?.local === 'propfind' || parent?.local === 'select'))
+      sawProp = true;
     if (!selfClose) stack.push({ ...el, scope });
   }
   if (allprop || !sawProp) return { mode: 'allprop' };
@@ -84,16 +95,15 @@ const PREFIX: Record<string, string> = { [NS_DAV]: 'd', [NS_SABRE]: 's', [NS_OC]
 
 function qname(p: PropName, extra: { n: number }): { open: string; close: string; empty: string } {
   const pre = PREFIX[p.ns];
-  if (pre) return { open: `<${pre}:${p.local}>`, close: `</${pre}:${p.local}>`, empty: `<${pre}:${p.local}/>` };
+  if (pre)
+    return { open: `<${pre}:${p.local}>`, close: `</${pre}:${p.local}>`, empty: `<${pre}:${p.local}/>` };
   const x = `x${++extra.n}`;
   const decl = p.ns ? ` xmlns:${x}="${xmlText(p.ns)}"` : '';
   const tag = p.ns ? `${x}:${p.local}` : p.local;
   return { open: `<${tag}${decl}>`, close: `</${tag}>`, empty: `<${tag}${decl}/>` };
 }
 
-export function multistatus(
-  items: { href: string; found: PropValue[]; missing: PropName[] }[],
-): string {
+export function multistatus(items: { href: string; found: PropValue[]; missing: PropName[] }[]): string {
   const extra = { n: 0 };
   let out =
     '<?xml version="1.0"?>\n<d:multistatus xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns" xmlns:oc="http://owncloud.org/ns" xmlns:nc="http://nextcloud.org/ns">';

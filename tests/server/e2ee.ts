@@ -23,7 +23,10 @@ type Handler = (srv: Srv, ctx: Ctx, v: 1 | 2, id: number) => Promise<void> | voi
 const NOT_LOGGED_IN = Symbol('nli');
 
 export async function handleE2ee(srv: Srv, ctx: Ctx, v: 1 | 2, rest: string): Promise<void> {
-  const m = /^\/(public-key|private-key|server-key|encrypted-files|encrypted|meta-data|lock)(?:\/(\d+))?(\/filedrop)?\/?$/.exec(rest);
+  const m =
+    /^\/(public-key|private-key|server-key|encrypted-files|encrypted|meta-data|lock)(?:\/(\d+))?(\/filedrop)?\/?$/.exec(
+      rest,
+    );
   if (!m) return ocsSend(ctx, 404, { status: 'failure', statuscode: 998, message: 'Invalid query' }, []);
   const [, what, idText, filedrop] = m;
   const id = idText ? Number(idText) : NaN;
@@ -82,13 +85,13 @@ function folderAccess(
   if (token) {
     const s = linkShare(srv, token);
     const node = srv.store.node(id);
-    if (!s || !node) return onMissing(), undefined;
-    if (!insideShare(srv, s, node)) return onForbidden(), undefined;
+    if (!s || !node) return (onMissing(), undefined);
+    if (!insideShare(srv, s, node)) return (onForbidden(), undefined);
     return { node, share: s, perms: s.permissions, path: srv.store.pathOf(node) };
   }
   if (!ctx.user) return NOT_LOGGED_IN;
   const a = accessById(srv, ctx.user, id);
-  if (!a) return onMissing(), undefined;
+  if (!a) return (onMissing(), undefined);
   return a;
 }
 
@@ -141,7 +144,8 @@ async function postPublicKey(srv: Srv, ctx: Ctx): Promise<void> {
   const shareToken = isMain(srv) ? param(ctx, 'shareToken') || undefined : undefined;
   let keyId = ctx.user!;
   if (shareToken) {
-    if (!ownedLinkShare(srv, ctx, shareToken)) return ocsThrown(ctx, 403, 'You are not allowed to create a public key for this share');
+    if (!ownedLinkShare(srv, ctx, shareToken))
+      return ocsThrown(ctx, 403, 'You are not allowed to create a public key for this share');
     keyId = 's:' + shareToken;
   }
   if (srv.store.state.publicKeys[keyId]) return ocsEmptyError(ctx, 409);
@@ -151,7 +155,9 @@ async function postPublicKey(srv: Srv, ctx: Ctx): Promise<void> {
     return ocsThrown(
       ctx,
       403,
-      shareToken ? 'Common name (CN) does not match the share token' : 'Common name (CN) does not match the current user',
+      shareToken
+        ? 'Common name (CN) does not match the share token'
+        : 'Common name (CN) does not match the current user',
     );
   }
   const cert = await issueCertificate(csr, srv.keys, srv.certHash);
@@ -168,7 +174,8 @@ function putPublicKey(srv: Srv, ctx: Ctx): void {
   if (isMain(srv)) {
     const cns = certificateCommonNames(text);
     if (!cns) return ocsThrown(ctx, 400, 'Could not store public key: not a certificate');
-    if (cns.length !== 1 || cns[0] !== uid) return ocsThrown(ctx, 400, 'Common name (CN) does not match the current user');
+    if (cns.length !== 1 || cns[0] !== uid)
+      return ocsThrown(ctx, 400, 'Common name (CN) does not match the current user');
   }
   srv.store.state.publicKeys[uid] = text;
   srv.store.markDirty();
@@ -369,9 +376,9 @@ interface WriteInput {
 function writePrologue(srv: Srv, ctx: Ctx, id: number, needSignature: boolean): WriteInput | undefined {
   if (isMain(srv) && !uaOk(ctx)) return undefined;
   const token = header(ctx, 'e2e-token');
-  if (!token) return ocsDataError(ctx, 400, 'e2e-token is empty'), undefined;
+  if (!token) return (ocsDataError(ctx, 400, 'e2e-token is empty'), undefined);
   const signature = header(ctx, 'x-nc-e2ee-signature');
-  if (needSignature && !signature) return ocsDataError(ctx, 400, 'x-nc-e2ee-signature is empty'), undefined;
+  if (needSignature && !signature) return (ocsDataError(ctx, 400, 'x-nc-e2ee-signature is empty'), undefined);
   const a = folderAccess(
     srv,
     ctx,
@@ -379,11 +386,11 @@ function writePrologue(srv: Srv, ctx: Ctx, id: number, needSignature: boolean): 
     () => ocsDataError(ctx, 404, 'Folder not found'),
     () => ocsThrown(ctx, 403, 'Not allowed'),
   );
-  if (a === NOT_LOGGED_IN) return ocs401(ctx), undefined;
+  if (a === NOT_LOGGED_IN) return (ocs401(ctx), undefined);
   if (!a) return undefined;
-  if (!canWrite(srv, a)) return ocsThrown(ctx, 403, 'You are not allowed to edit the file'), undefined;
+  if (!canWrite(srv, a)) return (ocsThrown(ctx, 403, 'You are not allowed to edit the file'), undefined);
   const raw = rawParam(ctx, 'metaData');
-  if (needSignature && typeof raw !== 'string') return ocs500(ctx), undefined;
+  if (needSignature && typeof raw !== 'string') return (ocs500(ctx), undefined);
   return { a, token, signature: signature ?? '', text: typeof raw === 'string' ? raw : '' };
 }
 
@@ -431,7 +438,8 @@ function putMetadataV1(srv: Srv, ctx: Ctx, id: number): void {
   const a = accessById(srv, ctx.user, id);
   if (!a) return metaNotFound(ctx, id);
   const token = param(ctx, 'e2e-token') ?? '';
-  if (!token || !lockedByToken(srv.store, a.node, token)) return ocsThrown(ctx, 403, 'You are not allowed to edit the file');
+  if (!token || !lockedByToken(srv.store, a.node, token))
+    return ocsThrown(ctx, 403, 'You are not allowed to edit the file');
   const text = param(ctx, 'metaData') ?? '';
   f.staged = { text, signature: f.committed.signature };
   addTouched(srv.store, token, id);
@@ -460,7 +468,8 @@ function deleteMetadata(srv: Srv, ctx: Ctx, v: 1 | 2, id: number): void {
 
 function putFiledrop(srv: Srv, ctx: Ctx, _v: 1 | 2, id: number): void {
   const token = param(ctx, 'shareToken') || undefined;
-  if (!ctx.user && !token) return ocsDataError(ctx, 400, "No 'shareToken' provided and user is not logged in");
+  if (!ctx.user && !token)
+    return ocsDataError(ctx, 400, "No 'shareToken' provided and user is not logged in");
   const node = srv.store.node(id);
   if (!node) return metaNotFound(ctx, id);
   if (token) {
@@ -522,7 +531,11 @@ function lockV2(srv: Srv, ctx: Ctx, id: number): void {
     return ocsDataError(ctx, 412, 'The provided counter is smaller than the current counter.');
   }
   const newToken = newLockToken();
-  srv.store.state.locks[String(n.id)] = { token: newToken, created: Date.now(), by: ctx.user ?? 's:' + (a.share?.token ?? '') };
+  srv.store.state.locks[String(n.id)] = {
+    token: newToken,
+    created: Date.now(),
+    by: ctx.user ?? 's:' + (a.share?.token ?? ''),
+  };
   if (f.committed) f.stagedCounter = counter;
   else delete f.stagedCounter;
   srv.store.markDirty();

@@ -83,11 +83,21 @@ export function send(
   ctx.res.end(ctx.method === 'HEAD' ? undefined : buf);
 }
 
-export function sendJson(ctx: Ctx, status: number, value: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  ctx: Ctx,
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): void {
   send(ctx, status, JSON.stringify(value), { 'Content-Type': 'application/json; charset=utf-8', ...headers });
 }
 
-export function sendHtml(ctx: Ctx, status: number, html: string, headers: Record<string, string | string[]> = {}): void {
+export function sendHtml(
+  ctx: Ctx,
+  status: number,
+  html: string,
+  headers: Record<string, string | string[]> = {},
+): void {
   send(ctx, status, html, { 'Content-Type': 'text/html; charset=utf-8', ...headers });
 }
 

@@ -159,7 +159,12 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
           srv.log?.(`error ${ctx.method} ${url.pathname}: ${e instanceof Error ? e.stack : String(e)}`);
           if (!res.headersSent) {
             if (path.startsWith('/ocs/'))
-              ocsSend(ctx, 500, { status: 'failure', statuscode: 996, message: 'Internal Server Error\n' }, []);
+              ocsSend(
+                ctx,
+                500,
+                { status: 'failure', statuscode: 996, message: 'Internal Server Error\n' },
+                [],
+              );
             else send(ctx, 500, 'Internal Server Error');
           }
         })
@@ -169,7 +174,12 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
           } catch (e) {
             srv.log?.(`persist failed: ${String(e)}`);
           }
-          const entry = { method: ctx.method, path: url.pathname + url.search, status: ctx.status ?? 0, user: ctx.user };
+          const entry = {
+            method: ctx.method,
+            path: url.pathname + url.search,
+            status: ctx.status ?? 0,
+            user: ctx.user,
+          };
           requests.push(entry);
           if (requests.length > 5000) requests.splice(0, requests.length - 5000);
           srv.log?.(`${entry.method} ${url.pathname} ${entry.status}${ctx.user ? ' ' + ctx.user : ''}`);
@@ -308,7 +318,17 @@ async function dispatch(srv: Srv, ctx: Ctx): Promise<void> {
     if (rest.startsWith('/apps/files_sharing/api/v1/')) {
       if (await handleSharing(srv, ctx, rest.slice('/apps/files_sharing/api/v1'.length))) return;
     } else if (handleCoreOcs(srv, ctx, rest)) return;
-    ocsSend(ctx, 404, { status: 'failure', statuscode: 998, message: 'Invalid query, please check the syntax. API specifications are here: http://www.freedesktop.org/wiki/Specifications/open-collaboration-services.\n' }, []);
+    ocsSend(
+      ctx,
+      404,
+      {
+        status: 'failure',
+        statuscode: 998,
+        message:
+          'Invalid query, please check the syntax. API specifications are here: http://www.freedesktop.org/wiki/Specifications/open-collaboration-services.\n',
+      },
+      [],
+    );
     return;
   }
   if (p.startsWith('/remote.php/') || p.startsWith('/public.php/')) {

@@ -17,7 +17,8 @@ button{padding:8px 16px}.warning{color:#b00}</style></head>
 }
 
 function flowByLoginToken(srv: Srv, token: string): ReturnType<Srv['flows']['get']> {
-  for (const f of srv.flows.values()) if (f.loginToken === token && Date.now() - f.created < FLOW_TTL_MS) return f;
+  for (const f of srv.flows.values())
+    if (f.loginToken === token && Date.now() - f.created < FLOW_TTL_MS) return f;
   return undefined;
 }
 
@@ -62,14 +63,23 @@ export function handleLoginFlow(srv: Srv, ctx: Ctx, p: string): void {
     }
     srv.flows.delete(token);
     // PHP's JSON encoder escapes slashes
-    send(ctx, 200, JSON.stringify(f.result).replace(/\//g, '\\/'), { 'Content-Type': 'application/json; charset=utf-8' });
+    send(ctx, 200, JSON.stringify(f.result).replace(/\//g, '\\/'), {
+      'Content-Type': 'application/json; charset=utf-8',
+    });
     return;
   }
   const m = /^\/login\/v2\/flow\/([A-Za-z0-9]+)$/.exec(p);
   if (m) {
     const f = flowByLoginToken(srv, m[1]!);
     if (!f) {
-      sendHtml(ctx, 403, page('Error', '<p class="warning" id="flow-error">Access forbidden. Your login token is invalid or has expired.</p>'));
+      sendHtml(
+        ctx,
+        403,
+        page(
+          'Error',
+          '<p class="warning" id="flow-error">Access forbidden. Your login token is invalid or has expired.</p>',
+        ),
+      );
       return;
     }
     const sid = parseCookies(ctx)[SESSION_COOKIE];
@@ -77,7 +87,13 @@ export function handleLoginFlow(srv: Srv, ctx: Ctx, p: string): void {
     if (ctx.method === 'GET') {
       const uid = f.user ?? sessionUser;
       if (uid) f.user = uid;
-      sendHtml(ctx, 200, uid ? grantPage(srv, f.loginToken, uid) : page('Login', loginForm(p.startsWith('/index.php') ? p : '/index.php' + p)));
+      sendHtml(
+        ctx,
+        200,
+        uid
+          ? grantPage(srv, f.loginToken, uid)
+          : page('Login', loginForm(p.startsWith('/index.php') ? p : '/index.php' + p)),
+      );
       return;
     }
     if (ctx.method === 'POST') {
@@ -100,7 +116,14 @@ export function handleLoginFlow(srv: Srv, ctx: Ctx, p: string): void {
     }
     const appPassword = createAppPassword(srv, f.user, header(ctx, 'user-agent') ?? 'Login Flow v2');
     f.result = { server: srv.url, loginName: f.user, appPassword };
-    sendHtml(ctx, 200, page('Account connected', '<h2 id="flow-done">Account connected</h2><p>Your client should now be connected! You can close this window.</p>'));
+    sendHtml(
+      ctx,
+      200,
+      page(
+        'Account connected',
+        '<h2 id="flow-done">Account connected</h2><p>Your client should now be connected! You can close this window.</p>',
+      ),
+    );
     return;
   }
   send(ctx, 404, 'Not found');

@@ -19,7 +19,9 @@ for (let i = 0; i < args.length; i++) {
   } else if (a === '--hostile') opts.hostilePage = true;
   else if (a === '--verbose' || a === '-v') opts.log = (line) => console.error(line);
   else if (a === '--help' || a === '-h') {
-    console.log('usage: tsx tests/server/main.ts [--port N] [--data-dir DIR] [--flavour main|nc31] [--hostile] [--verbose]');
+    console.log(
+      'usage: tsx tests/server/main.ts [--port N] [--data-dir DIR] [--flavour main|nc31] [--hostile] [--verbose]',
+    );
     process.exit(0);
   } else throw new Error(`unknown argument ${a}`);
 }

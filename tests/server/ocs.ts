@@ -24,7 +24,11 @@ function xmlEscape(s: string): string {
 function toXml(v: unknown, indent: string): string {
   if (v === null || v === undefined) return '';
   if (Array.isArray(v)) {
-    return v.map((x) => `\n${indent}<element>${toXml(x, indent + ' ')}${isComplex(x) ? '\n' + indent : ''}</element>`).join('');
+    return v
+      .map(
+        (x) => `\n${indent}<element>${toXml(x, indent + ' ')}${isComplex(x) ? '\n' + indent : ''}</element>`,
+      )
+      .join('');
   }
   if (typeof v === 'object') {
     return Object.entries(v as Record<string, unknown>)

@@ -40,11 +40,17 @@ export async function handlePages(srv: Srv, ctx: Ctx, p: string): Promise<boolea
     return true;
   }
   if (p === '/__hostile/script.js') {
-    send(ctx, 200, HOSTILE_SCRIPT, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-store' });
+    send(ctx, 200, HOSTILE_SCRIPT, {
+      'Content-Type': 'text/javascript; charset=utf-8',
+      'Cache-Control': 'no-store',
+    });
     return true;
   }
   if (p === '/apps/files/js/stand-in-files.js') {
-    send(ctx, 200, FILES_PAGE_SCRIPT, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-store' });
+    send(ctx, 200, FILES_PAGE_SCRIPT, {
+      'Content-Type': 'text/javascript; charset=utf-8',
+      'Cache-Control': 'no-store',
+    });
     return true;
   }
   if (p === '/login') {
@@ -81,7 +87,10 @@ export async function handlePages(srv: Srv, ctx: Ctx, p: string): Promise<boolea
     const home = srv.store.homeOf(ctx.user)!;
     if (!fm[1] || !fm[2]) {
       const prefix = ctx.url.pathname.startsWith('/index.php') ? '/index.php' : '';
-      redirect(ctx, `${prefix}/apps/files/files/${home.id}?dir=${encodeURIComponent(ctx.url.searchParams.get('dir') ?? '/')}`);
+      redirect(
+        ctx,
+        `${prefix}/apps/files/files/${home.id}?dir=${encodeURIComponent(ctx.url.searchParams.get('dir') ?? '/')}`,
+      );
       return true;
     }
     sendHtml(ctx, 200, filesPage(srv, ctx.user, home.id, ctx.sessionId));

@@ -36,7 +36,16 @@ export function phpDecode(text: string): PhpValue {
           out += String.fromCharCode(parseInt(h, 16));
           i += 4;
         } else {
-          const map: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+          const map: Record<string, string> = {
+            '"': '"',
+            '\\': '\\',
+            '/': '/',
+            b: '\b',
+            f: '\f',
+            n: '\n',
+            r: '\r',
+            t: '\t',
+          };
           const v = e === undefined ? undefined : map[e];
           if (v === undefined) fail();
           out += v;

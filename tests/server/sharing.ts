@@ -104,7 +104,10 @@ function shareJson(srv: Srv, s: ShareRec, viewer: string): Record<string, unknow
 function listShares(srv: Srv, ctx: Ctx, uid: string): void {
   const all = Object.values(srv.store.state.shares).filter((s) => srv.store.node(s.nodeId));
   if (param(ctx, 'shared_with_me') === 'true') {
-    ocsOk(ctx, receivedShares(srv, uid).map((s) => shareJson(srv, s, uid)));
+    ocsOk(
+      ctx,
+      receivedShares(srv, uid).map((s) => shareJson(srv, s, uid)),
+    );
     return;
   }
   let mine = all.filter((s) => s.owner === uid);
@@ -112,10 +115,14 @@ function listShares(srv: Srv, ctx: Ctx, uid: string): void {
   if (path) {
     const a = resolvePath(srv, uid, path);
     if (!a) return ocsThrown(ctx, 404, 'Wrong path, file/folder does not exist');
-    if (param(ctx, 'subfiles') === 'true') mine = mine.filter((s) => srv.store.node(s.nodeId)?.parent === a.node.id);
+    if (param(ctx, 'subfiles') === 'true')
+      mine = mine.filter((s) => srv.store.node(s.nodeId)?.parent === a.node.id);
     else mine = mine.filter((s) => s.nodeId === a.node.id);
   }
-  ocsOk(ctx, mine.map((s) => shareJson(srv, s, uid)));
+  ocsOk(
+    ctx,
+    mine.map((s) => shareJson(srv, s, uid)),
+  );
 }
 
 function parsePermissions(raw: string | undefined, fallback: number): number | undefined {
@@ -140,14 +147,19 @@ function createShare(srv: Srv, ctx: Ctx, uid: string): void {
   const a = resolvePath(srv, uid, path);
   if (!a) return ocsThrown(ctx, 404, 'Wrong path, file/folder does not exist');
   if (a.node.parent === null) return ocsThrown(ctx, 403, 'You cannot share your root folder');
-  if (a.share && a.node.owner !== uid) return ocsThrown(ctx, 403, 'Resharing is not supported by this stand-in');
+  if (a.share && a.node.owner !== uid)
+    return ocsThrown(ctx, 403, 'Resharing is not supported by this stand-in');
   const type = Number(param(ctx, 'shareType'));
   const now = Math.floor(Date.now() / 1000);
   if (type === 0) {
     const to = param(ctx, 'shareWith') ?? '';
     if (!srv.store.state.users[to]) return ocsThrown(ctx, 404, 'Please specify a valid user');
     if (to === uid) return ocsThrown(ctx, 403, 'Sharing with yourself is not allowed');
-    if (Object.values(srv.store.state.shares).some((s) => s.type === 0 && s.nodeId === a.node.id && s.shareWith === to)) {
+    if (
+      Object.values(srv.store.state.shares).some(
+        (s) => s.type === 0 && s.nodeId === a.node.id && s.shareWith === to,
+      )
+    ) {
       return ocsThrown(ctx, 403, `Path is already shared with ${to}`);
     }
     const perms = parsePermissions(param(ctx, 'permissions'), a.node.dir ? PERM_ALL : 19);
@@ -236,7 +248,17 @@ function sharees(srv: Srv, ctx: Ctx, uid: string): void {
     (u) => !exact.includes(u) && (u.id.toLowerCase().includes(q) || u.displayName.toLowerCase().includes(q)),
   );
   ocsOk(ctx, {
-    exact: { users: exact.map(entry), groups: [], remotes: [], remote_groups: [], emails: [], circles: [], rooms: [], deck: [], lookup: [] },
+    exact: {
+      users: exact.map(entry),
+      groups: [],
+      remotes: [],
+      remote_groups: [],
+      emails: [],
+      circles: [],
+      rooms: [],
+      deck: [],
+      lookup: [],
+    },
     users: partial.map(entry),
     groups: [],
     remotes: [],
@@ -249,4 +271,3 @@ function sharees(srv: Srv, ctx: Ctx, uid: string): void {
     lookupEnabled: false,
   });
 }
-

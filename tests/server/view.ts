@@ -86,7 +86,10 @@ export function insideShare(srv: Srv, s: ShareRec, node: FileNode): boolean {
 export function viewChildren(srv: Srv, uid: string, a: Access): { name: string; access: Access }[] {
   const out: { name: string; access: Access }[] = [];
   for (const c of srv.store.children(a.node)) {
-    out.push({ name: c.name, access: { node: c, share: a.share, perms: a.perms, path: joinPath(a.path, c.name) } });
+    out.push({
+      name: c.name,
+      access: { node: c, share: a.share, perms: a.perms, path: joinPath(a.path, c.name) },
+    });
   }
   if (a.path === '/' && !a.share && a.node.owner === uid) {
     for (const s of receivedShares(srv, uid)) {

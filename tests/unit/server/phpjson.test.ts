@@ -11,17 +11,24 @@ describe('PHP JSON re-encoding', () => {
   });
 
   it('escapes control characters and renumbers "0".."n-1" objects as lists (G-34)', () => {
-    expect(phpEncode(phpDecode('{"s":"a\\r\\n\\u0001","o":{"0":"x","1":"y"}}'))).toBe('{"s":"a\\r\\n\\u0001","o":["x","y"]}');
+    expect(phpEncode(phpDecode('{"s":"a\\r\\n\\u0001","o":{"0":"x","1":"y"}}'))).toBe(
+      '{"s":"a\\r\\n\\u0001","o":["x","y"]}',
+    );
   });
 
   it('merges filedrop entries into the top-level filedrop object, replacing same keys', () => {
     const stored = JSON.stringify({
       metadata: { ciphertext: 'c/d', nonce: 'n', authenticationTag: 't' },
-      users: [{ userId: 'alice', certificate: '-----BEGIN CERTIFICATE-----\nAB/C\n-----END CERTIFICATE-----\n' }],
+      users: [
+        { userId: 'alice', certificate: '-----BEGIN CERTIFICATE-----\nAB/C\n-----END CERTIFICATE-----\n' },
+      ],
       filedrop: { aaa: { ciphertext: 'old' } },
       version: '2.0',
     });
-    const { text, input } = mergeFiledrop(stored, JSON.stringify({ aaa: { ciphertext: 'new' }, bbb: { ciphertext: 'x/y' } }));
+    const { text, input } = mergeFiledrop(
+      stored,
+      JSON.stringify({ aaa: { ciphertext: 'new' }, bbb: { ciphertext: 'x/y' } }),
+    );
     expect(text).toContain('"ciphertext":"c\\/d"');
     expect(text).toContain('-----BEGIN CERTIFICATE-----\\nAB\\/C\\n');
     const parsed = JSON.parse(text) as { filedrop: Record<string, { ciphertext: string }>; version: string };
@@ -33,7 +40,9 @@ describe('PHP JSON re-encoding', () => {
 
   it('accepts an empty filedrop stored as [] and adds the member when missing', () => {
     expect(JSON.parse(mergeFiledrop('{"filedrop":[]}', '{"u1":{}}').text)).toEqual({ filedrop: { u1: [] } });
-    expect(mergeFiledrop('{"version":"2.0"}', '{"u2":{"a":1}}').text).toBe('{"version":"2.0","filedrop":{"u2":{"a":1}}}');
+    expect(mergeFiledrop('{"version":"2.0"}', '{"u2":{"a":1}}').text).toBe(
+      '{"version":"2.0","filedrop":{"u2":{"a":1}}}',
+    );
   });
 
   it('rejects non-object inputs', () => {

@@ -12,7 +12,10 @@ function setup(): { store: Store; root: FileNode; f: FileNode } {
 }
 
 function names(store: Store, n: FileNode): string[] {
-  return store.children(n).map((c) => c.name).sort();
+  return store
+    .children(n)
+    .map((c) => c.name)
+    .sort();
 }
 
 describe('staging', () => {

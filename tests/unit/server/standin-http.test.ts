@@ -10,14 +10,25 @@ const E2E = '/ocs/v2.php/apps/end_to_end_encryption/api/v2';
 
 function client(s: StandIn, user = 'alice', password = `${user}-password`) {
   const auth = 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
-  const call = async (method: string, path: string, opts: { headers?: Record<string, string>; body?: string } = {}) => {
+  const call = async (
+    method: string,
+    path: string,
+    opts: { headers?: Record<string, string>; body?: string } = {},
+  ) => {
     const res = await fetch(s.url + path, {
       method,
-      headers: { Authorization: auth, 'OCS-APIRequest': 'true', Accept: 'application/json', 'X-E2EE-SUPPORTED': 'true', ...opts.headers },
+      headers: {
+        Authorization: auth,
+        'OCS-APIRequest': 'true',
+        Accept: 'application/json',
+        'X-E2EE-SUPPORTED': 'true',
+        ...opts.headers,
+      },
       body: opts.body,
     });
     const text = await res.text();
-    let json: { ocs: { meta: { statuscode: number; message: string }; data: Record<string, unknown> } } | undefined;
+    let json:
+      { ocs: { meta: { statuscode: number; message: string }; data: Record<string, unknown> } } | undefined;
     try {
       json = JSON.parse(text);
     } catch {
@@ -41,12 +52,21 @@ async function encryptedFolder(s: StandIn, c: ReturnType<typeof client>, name: s
 
 async function lock(c: ReturnType<typeof client>, id: number, counter: number, token?: string) {
   return c.call('POST', `${E2E}/lock/${id}`, {
-    headers: { 'X-NC-E2EE-COUNTER': String(counter), ...(token ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {}) },
+    headers: {
+      'X-NC-E2EE-COUNTER': String(counter),
+      ...(token ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {}),
+    },
     body: token ? `e2e-token=${token}` : undefined,
   });
 }
 
-async function commitMetadata(c: ReturnType<typeof client>, id: number, counter: number, text: string, post: boolean) {
+async function commitMetadata(
+  c: ReturnType<typeof client>,
+  id: number,
+  counter: number,
+  text: string,
+  post: boolean,
+) {
   const l = await lock(c, id, counter);
   expect(l.status).toBe(200);
   const token = l.json!.ocs.data['e2e-token'] as string;
@@ -75,7 +95,9 @@ describe.each(['main', 'nc31'] as const)('stand-in over HTTP (%s)', (flavour) =>
     const conflict = await lock(c, id, 2);
     if (flavour === 'main') {
       expect(conflict.status).toBe(412);
-      expect(conflict.json!.ocs.data).toEqual({ message: 'The provided counter is smaller than the current counter.' });
+      expect(conflict.json!.ocs.data).toEqual({
+        message: 'The provided counter is smaller than the current counter.',
+      });
     } else {
       expect(conflict.status).toBe(500);
       expect(conflict.json!.ocs.meta.statuscode).toBe(996);
@@ -83,13 +105,28 @@ describe.each(['main', 'nc31'] as const)('stand-in over HTTP (%s)', (flavour) =>
     const l = await lock(c, id, 3);
     const token = l.json!.ocs.data['e2e-token'] as string;
     expect(token).toMatch(/^[A-Za-z0-9]{64}$/);
-    expect((await c.call('POST', `${E2E}/lock/${id}`, { headers: { 'X-NC-E2EE-COUNTER': '3', 'e2e-token': token } })).status).toBe(423);
+    expect(
+      (
+        await c.call('POST', `${E2E}/lock/${id}`, {
+          headers: { 'X-NC-E2EE-COUNTER': '3', 'e2e-token': token },
+        })
+      ).status,
+    ).toBe(423);
     const again = await lock(c, id, 1, token);
     expect(again.status).toBe(200);
     expect(again.json!.ocs.data['e2e-token']).toBe(token);
     // sub-folder under a locked ancestor
-    expect((await c.call('MKCOL', `/remote.php/dav/files/alice/lk/0123456789abcdef0123456789abcdef`, { headers: { 'e2e-token': token } })).status).toBe(201);
-    expect((await c.call('DELETE', `${E2E}/lock/${id}`, { headers: { 'e2e-token': token }, body: undefined })).status).toBe(200);
+    expect(
+      (
+        await c.call('MKCOL', `/remote.php/dav/files/alice/lk/0123456789abcdef0123456789abcdef`, {
+          headers: { 'e2e-token': token },
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (await c.call('DELETE', `${E2E}/lock/${id}`, { headers: { 'e2e-token': token }, body: undefined }))
+        .status,
+    ).toBe(200);
     const unlockAgain = await c.call('DELETE', `${E2E}/lock/${id}`, { headers: { 'e2e-token': token } });
     expect(unlockAgain.status).toBe(flavour === 'main' ? 403 : 404);
   });
@@ -121,12 +158,22 @@ describe.each(['main', 'nc31'] as const)('stand-in over HTTP (%s)', (flavour) =>
   it('issues certificates: serial 0, issuer = subject, verifies with the server key, hash per flavour', async () => {
     const c = client(s, 'bob');
     const keys = await webcrypto.subtle.generateKey(
-      { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+      {
+        name: 'RSASSA-PKCS1-v1_5',
+        modulusLength: 2048,
+        publicExponent: new Uint8Array([1, 0, 1]),
+        hash: 'SHA-256',
+      },
       true,
       ['sign', 'verify'],
     );
     const mk = async (name: string) =>
-      (await x509.Pkcs10CertificateRequestGenerator.create({ name, keys, signingAlgorithm: { name: 'RSASSA-PKCS1-v1_5' } }, webcrypto as unknown as Crypto)).toString('pem');
+      (
+        await x509.Pkcs10CertificateRequestGenerator.create(
+          { name, keys, signingAlgorithm: { name: 'RSASSA-PKCS1-v1_5' } },
+          webcrypto as unknown as Crypto,
+        )
+      ).toString('pem');
     const wrong = await c.call('POST', `${E2E}/public-key`, c.form({ csr: await mk('CN=Bob') }));
     expect(wrong.status).toBe(403);
     expect(wrong.json!.ocs.meta.message).toBe('Common name (CN) does not match the current user');
@@ -166,7 +213,9 @@ describe.each(['main', 'nc31'] as const)('stand-in over HTTP (%s)', (flavour) =>
     s.control.tamperMetadata(id, (t, sig) => ({ text: t + '!', signature: sig }));
     expect(await md()).toBe('one!');
     s.control.forgeCertificate('alice', 'FORGED');
-    expect((await c.call('GET', `${E2E}/public-key?users=${encodeURIComponent('["alice"]')}`)).json!.ocs.data).toEqual({ 'public-keys': { alice: 'FORGED' } });
+    expect(
+      (await c.call('GET', `${E2E}/public-key?users=${encodeURIComponent('["alice"]')}`)).json!.ocs.data,
+    ).toEqual({ 'public-keys': { alice: 'FORGED' } });
     s.control.swapServerKey('OTHER');
     expect((await c.call('GET', `${E2E}/server-key`)).json!.ocs.data['public-key']).toBe('OTHER');
     s.control.resetAdversaries();
@@ -205,6 +254,8 @@ describe('davxml helpers', () => {
       ],
     });
     expect(parsePropfind('')).toEqual({ mode: 'allprop' });
-    expect(parsePropfind('<d:propfind xmlns:d="DAV:"><d:allprop/></d:propfind>')).toEqual({ mode: 'allprop' });
+    expect(parsePropfind('<d:propfind xmlns:d="DAV:"><d:allprop/></d:propfind>')).toEqual({
+      mode: 'allprop',
+    });
   });
 });
