@@ -131,10 +131,50 @@ interface Case {
 const ROUNDS_SMALL = Number(process.env.BENCH_GCM_ROUNDS ?? 5);
 const ROUNDS_LARGE = Number(process.env.BENCH_GCM_ROUNDS_LARGE ?? 1);
 
+/**
+ * Small in-memory payloads: where does one WebCrypto call stop being the better choice? (This is what
+ * `PAYLOAD_ONE_SHOT_MAX` in lib/protocol/payload.ts is based on.)
+ */
+async function runSmall(ctx: BenchContext, src: PseudoRandom, key: Bytes, nonce: Bytes): Promise<void> {
+  const rounds = Number(process.env.BENCH_GCM_SMALL_ROUNDS ?? 7);
+  for (const total of [256 * 1024, 1 * MiB, 4 * MiB, 16 * MiB]) {
+    const size = formatSize(total).replace(' ', '');
+    const pt = src.buffer(total);
+    const k = await crypto.subtle.importKey('raw', key, 'AES-GCM', false, ['encrypt', 'decrypt']);
+    const blob = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonce }, k, pt)) as Bytes;
+    const cases: Case[] = [
+      {
+        name: `small encrypt one-shot ${size}`,
+        fn: async () => {
+          const kk = await crypto.subtle.importKey('raw', key, 'AES-GCM', false, ['encrypt']);
+          await crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonce }, kk, pt);
+        },
+      },
+      {
+        name: `small encrypt chunked-buffer ${size}`,
+        fn: async () => void (await gcmEncryptChunked(key, nonce, pt)),
+      },
+      {
+        name: `small decrypt one-shot ${size}`,
+        fn: async () => {
+          const kk = await crypto.subtle.importKey('raw', key, 'AES-GCM', false, ['decrypt']);
+          await crypto.subtle.decrypt({ name: 'AES-GCM', iv: nonce }, kk, blob);
+        },
+      },
+      {
+        name: `small decrypt chunked-buffer ${size}`,
+        fn: async () => void (await gcmDecryptChunked(key, nonce, blob)),
+      },
+    ].filter((c) => ctx.include(c.name));
+    for (let r = 0; r < rounds; r++) for (const c of cases) await ctx.measure(c.name, { bytes: total }, c.fn);
+  }
+}
+
 export async function run(ctx: BenchContext): Promise<void> {
   const src = new PseudoRandom();
   const key = randomBytes(16);
   const nonce = randomBytes(12);
+  await runSmall(ctx, src, key, nonce);
 
   for (const total of [64 * MiB, 1024 * MiB]) {
     const size = formatSize(total).replace(' ', '');

@@ -22,6 +22,8 @@ export interface BenchResult {
   ok: boolean;
   /** Milliseconds of each successful run. */
   times: number[];
+  /** Process CPU time (user + system, all threads) of each successful run, in milliseconds. */
+  cpuTimes: number[];
   /** Peak increase over the baseline taken just before the case, in bytes (over all runs). */
   peakRss: number;
   peakArrayBuffers: number;
@@ -134,6 +136,7 @@ export function createContext(
           runs: 0,
           ok: true,
           times: [],
+          cpuTimes: [],
           peakRss: 0,
           peakArrayBuffers: 0,
           note: options.note ?? '',
@@ -147,10 +150,13 @@ export function createContext(
         collectGarbage();
         await new Promise((r) => setTimeout(r, 20));
         const sampler = new MemorySampler();
+        const cpu0 = process.cpuUsage();
         const t0 = performance.now();
         try {
           const extra = await fn();
           result.times.push(performance.now() - t0);
+          const cpu = process.cpuUsage(cpu0);
+          result.cpuTimes.push((cpu.user + cpu.system) / 1000);
           if (extra && i === 0 && firstRun) result.note = result.note ? `${result.note}; ${extra}` : extra;
         } catch (e) {
           result.ok = false;
@@ -193,6 +199,7 @@ export const TABLE_HEADER = [
   'runs',
   'best MB/s',
   'median MB/s',
+  'MB per CPU-s',
   'peak ΔRSS MiB',
   'peak ΔArrayBuffers MiB',
   'note',
@@ -208,6 +215,7 @@ export function formatRow(r: BenchResult): string[] {
     String(r.times.length),
     ok ? mbps(Math.min(...r.times)) : '-',
     ok ? mbps(median(r.times)) : '-',
+    ok ? mbps(median(r.cpuTimes)) : '-',
     (r.peakRss / MiB).toFixed(0),
     (r.peakArrayBuffers / MiB).toFixed(0),
     r.note,

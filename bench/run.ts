@@ -9,7 +9,7 @@
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import {
   createContext,
   formatRow,
@@ -46,7 +46,8 @@ async function main(): Promise<number> {
   const matches = parseFilter(filterRaw);
   const cpu = cpus();
   console.log(
-    `node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? '?'}, filter: ${filterRaw ?? '(none)'}; MB = 10^6 bytes`,
+    `node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? '?'}, filter: ${filterRaw ?? '(none)'}; ` +
+      `load average ${loadavg()[0]!.toFixed(1)}; MB = 10^6 bytes; "MB per CPU-s" = size / process CPU time (all threads)`,
   );
   const results: BenchResult[] = [];
   let failed = false;
@@ -59,7 +60,7 @@ async function main(): Promise<number> {
       console.error(`bench ${mod.name} aborted:`, e);
     }
   }
-  console.log('');
+  console.log(`\nload average at the end: ${loadavg()[0]!.toFixed(1)}`);
   console.log(formatTable(results.map(formatRow)));
   return failed ? 1 : 0;
 }

@@ -101,6 +101,7 @@ class GcmCore {
     private readonly tagMask: Bytes,
     private readonly counterPrefix: Bytes,
     private readonly counter0: number,
+    private readonly nonce: Bytes,
   ) {
     this.nextMask = Promise.resolve(tagMask);
   }
@@ -121,7 +122,7 @@ class GcmCore {
       await crypto.subtle.encrypt({ name: 'AES-CTR', counter: j0, length: 32 }, ctrKey, bytes(16)),
     ) as Bytes;
     const counter0 = ((j0[12]! << 24) | (j0[13]! << 16) | (j0[14]! << 8) | j0[15]!) >>> 0;
-    return new GcmCore(ctrKey, gcmKey, h, oracleMask, tagMask, j0.slice(0, 12), counter0);
+    return new GcmCore(ctrKey, gcmKey, h, oracleMask, tagMask, j0.slice(0, 12), counter0, copyBytes(nonce));
   }
 
   /** Accounts for `len` more message bytes; returns the block offset at which they start. */
@@ -199,11 +200,16 @@ class GcmCore {
    */
   seal(pt: Bytes, blockOffset: number): Promise<Bytes> {
     const len = pt.length;
-    this.hInv ??= gfInvert(this.h);
-    const j = bytes(16);
-    j.set(this.counterPrefix);
-    new DataView(j.buffer).setUint32(12, (this.counter0 + blockOffset) % TWO_32);
-    const iv = gfMul(xorBlocks(gfMul(j, this.hInv), lengthBlock(0, 16)), this.hInv);
+    let iv: Bytes;
+    if (blockOffset === 0 && (this.nonce.length === 12 || this.nonce.length === 16)) {
+      iv = this.nonce; // J' = J0: the message's own nonce (saves the inversion for one-chunk messages)
+    } else {
+      this.hInv ??= gfInvert(this.h);
+      const j = bytes(16);
+      j.set(this.counterPrefix);
+      new DataView(j.buffer).setUint32(12, (this.counter0 + blockOffset) % TWO_32);
+      iv = gfMul(xorBlocks(gfMul(j, this.hInv), lengthBlock(0, 16)), this.hInv);
+    }
     const lastPt = len >= 16 ? pt.slice(len - 16) : undefined;
     const call = crypto.subtle
       .encrypt({ name: 'AES-GCM', iv, tagLength: 128 }, this.gcmKey, pt)
