@@ -1,12 +1,14 @@
 /**
- * Operations on end-to-end encrypted folders (protocol §9.4–9.11) for one unlocked user: open and verify
- * a folder (walking up to its topmost encrypted folder), create roots and sub-folders, upload and download
- * files. Every write follows lock → write payload → write metadata of every touched folder under the same
- * token → unlock, and aborts the lock (`abort=true`) on any failure so the server rolls the staging back.
+ * Opening and basic writes on end-to-end encrypted folders (protocol §9.4–9.11) for one unlocked user: open
+ * and verify a folder (walking up to its topmost encrypted folder), create roots and sub-folders, upload and
+ * download small files in memory. Every write runs through `withFolderLock` (lock.ts): lock → payload writes
+ * → metadata of every touched folder under the same token → unlock, abort on failure. Further operations
+ * (rename, move, copy, delete, filedrop migration, batch/tree upload) live in `ops/`, streaming transfers in
+ * `transfers.ts`.
  */
 import { type Bytes } from '../crypto/bytes';
-import { fail } from '../errors';
-import { type DavEntry, type FileId, type LockToken, type NextcloudClient } from '../nextcloud';
+import { type DavEntry, type FileId, type NextcloudClient } from '../nextcloud';
+import { fail, isCipherfoldError } from '../errors';
 import {
   createRootDraft,
   createSubDraft,
@@ -18,15 +20,18 @@ import {
   serialiseSub,
   verifyRootMetadata,
   verifySubMetadata,
-  withCounter,
   type FileEntry,
   type RootDraft,
+  type Signer,
   type SubDraft,
   type UserId,
   type Uuid32,
   type VerifiedRoot,
   type VerifiedSub,
 } from '../protocol/metadata';
+import { cycleDraft, writeDraft } from './drafts';
+import { withFolderLock, type LockCycle, type LockPolicy, type LockedResult } from './lock';
+import { checkClearName, joinPath, splitPath } from './paths';
 import { decryptFilePayload, encryptFilePayload } from './payload-adapter';
 import type { UserKeys } from './keys';
 import type { TrustStore } from './trust-store';
@@ -63,6 +68,8 @@ export interface OpenedRoot {
   /** Clear name of the topmost encrypted folder (its WebDAV name). */
   readonly name: string;
   readonly verified: VerifiedRoot;
+  /** The root is a share received from another user (DAV permission "S"): leaving it only unshares. */
+  readonly receivedShare: boolean;
 }
 
 export interface OpenedFolder {
@@ -77,12 +84,9 @@ export interface OpenedFolder {
   readonly unknownEntries: number;
 }
 
-function joinPath(parent: string, name: string): string {
-  return (parent.endsWith('/') ? parent : parent + '/') + name;
-}
-
-function splitPath(path: string): string[] {
-  return path.split('/').filter((s) => s !== '');
+export interface SessionOptions {
+  /** Retry rules for folder locks (tests inject a fast `sleep`). */
+  lockPolicy?: LockPolicy;
 }
 
 export class E2eeSession {
@@ -90,16 +94,38 @@ export class E2eeSession {
     readonly client: NextcloudClient,
     readonly keys: UserKeys,
     readonly store: TrustStore,
+    readonly options: SessionOptions = {},
   ) {}
 
-  private get signer() {
+  get signer(): Signer {
     return { key: this.keys.key, certificatePem: this.keys.certificatePem };
+  }
+
+  /**
+   * One lock cycle on `folder` (lock.ts) whose `work` gets the freshly verified folder: after a counter
+   * conflict the folder is re-opened and re-verified before the next attempt.
+   */
+  lockFolder<T>(
+    folder: OpenedFolder,
+    work: (cycle: LockCycle, folder: OpenedFolder) => Promise<T>,
+    policy?: LockPolicy,
+  ): Promise<LockedResult<T>> {
+    return withFolderLock(this.client, {
+      folderId: folder.ref.fileId,
+      state: folder,
+      counterOf: (f) => f.verified.inner.counter,
+      reload: () => this.reopen(folder),
+      work,
+      policy: policy ?? this.options.lockPolicy,
+    });
   }
 
   // ---------------------------------------------------------------- reading
 
   /** Finds the topmost encrypted folder containing `path` (§6.10). */
-  async findRoot(path: string): Promise<{ ref: FolderRef; name: string; below: string[] }> {
+  async findRoot(
+    path: string,
+  ): Promise<{ ref: FolderRef; name: string; below: string[]; receivedShare: boolean }> {
     const segments = splitPath(path);
     let current = '';
     for (let i = 0; i < segments.length; i++) {
@@ -112,6 +138,7 @@ export class E2eeSession {
           ref: { path: current, fileId: entry.fileId },
           name: segments[i]!,
           below: segments.slice(i + 1),
+          receivedShare: (entry.permissions ?? '').includes('S'),
         };
       }
     }
@@ -121,7 +148,7 @@ export class E2eeSession {
     );
   }
 
-  async openRoot(ref: FolderRef, name: string): Promise<OpenedRoot> {
+  async openRoot(ref: FolderRef, name: string, receivedShare = false): Promise<OpenedRoot> {
     const { metadata, signature } = await this.client.e2ee.getMetadata(ref.fileId);
     const known = await this.store.getFolderState(ref.fileId);
     const verified = await verifyRootMetadata({
@@ -134,7 +161,7 @@ export class E2eeSession {
     });
     await this.store.addPins(verified.newPins);
     await this.store.setFolderState(ref.fileId, verified.state);
-    return { ref, name, verified };
+    return { ref, name, verified, receivedShare };
   }
 
   private async openSub(ref: FolderRef, root: OpenedRoot): Promise<VerifiedSub> {
@@ -152,7 +179,7 @@ export class E2eeSession {
   /** Opens (verifies and lists) the encrypted folder at a server path, root or sub-folder. */
   async open(path: string): Promise<OpenedFolder> {
     const found = await this.findRoot(path);
-    const root = await this.openRoot(found.ref, found.name);
+    const root = await this.openRoot(found.ref, found.name, found.receivedShare);
     let ref = root.ref;
     let verified: VerifiedRoot | VerifiedSub = root.verified;
     const clearPath = [root.name];
@@ -240,116 +267,152 @@ export class E2eeSession {
 
   // ---------------------------------------------------------------- writing
 
-  /** §9.4: creates an encrypted root folder `name` inside the plain folder `parentPath`. */
+  /**
+   * §9.4: makes `parentPath/name` an encrypted root. Creates the folder, or takes an existing EMPTY plain
+   * folder; refuses a folder with content (the server cannot flag it, and its files would stay unencrypted).
+   */
   async createRoot(parentPath: string, name: string): Promise<FolderRef> {
+    checkClearName(name);
     const path = joinPath(parentPath, name);
-    let fileId = await this.client.dav.mkcol(path);
-    if (fileId === undefined) fileId = (await this.client.dav.propfind(path, { depth: 0 }))[0]?.fileId;
+    let fileId: FileId | undefined;
+    let existing: DavEntry[] | undefined;
+    try {
+      existing = await this.client.dav.propfind(path, { depth: 1 });
+    } catch (e) {
+      if (!isCipherfoldError(e, 'not-found')) throw e;
+    }
+    if (existing !== undefined) {
+      const self = existing[0];
+      if (!self?.isFolder)
+        throw fail('conflict', 'A file with this name already exists here. Choose another name.');
+      if (existing.length > 1) throw notEmpty();
+      if (self.isEncrypted && self.fileId !== undefined && (await this.hasMetadata(self.fileId)))
+        throw fail('conflict', 'This folder is already end-to-end encrypted. Open it instead.');
+      // else: plain and empty, or flagged by an earlier attempt that stopped before its metadata: finish it.
+      fileId = self.fileId;
+    } else {
+      fileId = await this.client.dav.mkcol(path);
+      if (fileId === undefined) fileId = (await this.client.dav.propfind(path, { depth: 0 }))[0]?.fileId;
+    }
     if (fileId === undefined)
-      throw fail('server', "The server did not report the new folder's id. Try again.");
-    await this.client.e2ee.setEncrypted(fileId);
-    const token = await this.client.e2ee.lock(fileId, 1);
-    await this.guarded(fileId, token, async () => {
-      const draft = await createRootDraft({
-        userId: this.keys.userId as UserId,
-        certificatePem: this.keys.certificatePem,
-      });
-      const out = await serialiseRoot(draft, this.signer);
-      await this.client.e2ee.createMetadata(fileId, out.text, out.signature, token);
+      throw fail('server', "The server did not report the folder's id. Nothing was encrypted; try again.");
+    try {
+      await this.client.e2ee.setEncrypted(fileId);
+    } catch (e) {
+      // 404 "Folder not found": the folder got content meanwhile (or is shared, which cannot be flagged).
+      if (isCipherfoldError(e, 'not-found')) throw notEmpty(e);
+      throw e;
+    }
+    const id = fileId;
+    // No metadata exists yet, so the server records no counter for this cycle (§9.4): lock with 1.
+    await withFolderLock(this.client, {
+      folderId: id,
+      state: 0,
+      counterOf: (c) => c,
+      reload: async () => 0,
+      policy: this.options.lockPolicy,
+      work: async (cycle) => {
+        const draft = await createRootDraft(
+          { userId: this.keys.userId as UserId, certificatePem: this.keys.certificatePem },
+          { counter: cycle.counter },
+        );
+        const out = await serialiseRoot(draft, this.signer);
+        await this.client.e2ee.createMetadata(id, out.text, out.signature, cycle.token);
+        cycle.touched(id);
+      },
     });
-    return { path, fileId };
+    return { path, fileId: id };
+  }
+
+  private async hasMetadata(fileId: FileId): Promise<boolean> {
+    try {
+      await this.client.e2ee.getMetadata(fileId);
+      return true;
+    } catch (e) {
+      if (isCipherfoldError(e, 'not-found')) return false;
+      throw e;
+    }
   }
 
   /** §9.5: new sub-folder `name` in `folder`. */
   async createFolder(folder: OpenedFolder, name: string): Promise<FolderRef> {
-    this.checkName(folder, name);
-    const id = newUuid32();
-    const path = joinPath(folder.ref.path, id);
-    let fileId: FileId | undefined;
-    await this.writeFolder(folder, async (token, draft) => {
-      fileId = await this.client.dav.mkcol(path, { token });
-      if (fileId === undefined)
-        throw fail('server', "The server did not report the new folder's id. Nothing was changed.");
-      await this.client.e2ee.setEncrypted(fileId);
-      const sub = await serialiseSub(createSubDraft(), folder.root.verified.metadataKey, this.signer);
-      await this.client.e2ee.createMetadata(fileId, sub.text, sub.signature, token);
-      return putFolder(draft, id, name);
+    checkName(folder, name);
+    const { value } = await this.lockFolder(folder, async (cycle, f) => {
+      checkName(f, name);
+      const created = await this.mkSubFolder(cycle, f, name);
+      const draft = putFolder(
+        cycleDraft<RootDraft | SubDraft>(cycle, f.ref.fileId, f.verified),
+        created.id,
+        name,
+      );
+      await writeDraft(this.client, cycle, f.ref.fileId, draft, f.root.verified.metadataKey, this.signer);
+      return created.ref;
     });
-    return { path, fileId: fileId! };
+    return value;
   }
 
-  /** §9.6: uploads a new file (one-shot encryption). */
+  /**
+   * §9.5 steps 4–6 inside a running cycle: MKCOL (staged), flag (G-16), POST the empty sub-folder metadata.
+   * The caller adds `folders[id] = name` to the parent and writes the parent's metadata.
+   */
+  async mkSubFolder(
+    cycle: LockCycle,
+    parent: OpenedFolder,
+    name: string,
+  ): Promise<{ id: Uuid32; ref: FolderRef }> {
+    checkClearName(name);
+    const id = newUuid32();
+    const path = joinPath(parent.ref.path, id);
+    const fileId = await this.client.dav.mkcol(path, { token: cycle.token });
+    cycle.staged(parent.ref.fileId);
+    if (fileId === undefined)
+      throw fail('server', "The server did not report the new folder's id. Nothing was changed.");
+    await this.client.e2ee.setEncrypted(fileId);
+    const sub = await serialiseSub(createSubDraft(), parent.root.verified.metadataKey, this.signer);
+    await this.client.e2ee.createMetadata(fileId, sub.text, sub.signature, cycle.token);
+    cycle.touched(fileId);
+    return { id, ref: { path, fileId } };
+  }
+
+  /** §9.6: uploads a new file held in memory (one lock cycle). Large files: `transfers.uploadStream`. */
   async uploadFile(
     folder: OpenedFolder,
     name: string,
     data: Bytes,
     mimetype = 'application/octet-stream',
   ): Promise<Uuid32> {
-    this.checkName(folder, name);
+    checkName(folder, name);
     const id = newUuid32();
     const payload = await encryptFilePayload(data);
-    await this.writeFolder(folder, async (token, draft) => {
-      await this.client.dav.upload(joinPath(folder.ref.path, id), payload.blob, { token });
-      return putFile(draft, id, {
+    await this.lockFolder(folder, async (cycle, f) => {
+      checkName(f, name);
+      await this.client.dav.upload(joinPath(f.ref.path, id), payload.blob, { token: cycle.token });
+      cycle.staged(f.ref.fileId);
+      const draft = putFile(cycleDraft<RootDraft | SubDraft>(cycle, f.ref.fileId, f.verified), id, {
         filename: name,
         mimetype,
         key: payload.key,
         nonce: payload.nonce,
         authenticationTag: payload.tag,
       });
+      await writeDraft(this.client, cycle, f.ref.fileId, draft, f.root.verified.metadataKey, this.signer);
     });
     return id;
   }
+}
 
-  private checkName(folder: OpenedFolder, name: string): void {
-    if (name === '' || name === '.' || name === '..' || name.includes('/')) {
-      throw fail('format', 'This name is not allowed. Use a name without "/" that is not "." or "..".');
-    }
-    if (folder.entries.some((e) => e.name === name)) {
-      throw fail('conflict', `An item with this name already exists here. Choose another name.`);
-    }
-  }
+function notEmpty(cause?: unknown): Error {
+  return fail(
+    'unsupported',
+    'This folder is not empty, so it cannot be made end-to-end encrypted (the server only encrypts empty folders, and existing files would stay readable by the server). Nothing was changed. Create a new folder and upload the files into it.',
+    cause === undefined ? undefined : { cause },
+  );
+}
 
-  /**
-   * Locks `folder` with counter = current + 1, runs `edit` (DAV writes under the token, returning the
-   * edited draft), writes the folder's metadata and unlocks; aborts the lock on failure (§9.17).
-   */
-  private async writeFolder<T extends RootDraft | SubDraft>(
-    folder: OpenedFolder,
-    edit: (token: LockToken, draft: T) => Promise<T>,
-  ): Promise<void> {
-    const v = folder.verified;
-    const counter = v.inner.counter + 1;
-    const token = await this.client.e2ee.lock(folder.ref.fileId, counter);
-    await this.guarded(folder.ref.fileId, token, async () => {
-      const base = (
-        v.kind === 'v2-root'
-          ? {
-              kind: 'v2-root',
-              version: v.version,
-              users: v.users,
-              metadataKey: v.metadataKey,
-              inner: v.inner,
-              filedrop: v.filedrop,
-            }
-          : { kind: 'v2-sub', version: v.version, inner: v.inner }
-      ) as T;
-      const draft = await edit(token, withCounter(base, counter));
-      const out =
-        draft.kind === 'v2-root'
-          ? await serialiseRoot(draft, this.signer)
-          : await serialiseSub(draft, folder.root.verified.metadataKey, this.signer);
-      await this.client.e2ee.updateMetadata(folder.ref.fileId, out.text, out.signature, token);
-    });
-  }
-
-  private async guarded(folderId: FileId, token: LockToken, work: () => Promise<void>): Promise<void> {
-    try {
-      await work();
-    } catch (e) {
-      await this.client.e2ee.unlock(folderId, token, { abort: true }).catch(() => undefined);
-      throw e;
-    }
-    await this.client.e2ee.unlock(folderId, token);
+/** A clear name that is allowed and not yet used in `folder`. */
+export function checkName(folder: OpenedFolder, name: string): void {
+  checkClearName(name);
+  if (folder.entries.some((e) => e.name === name)) {
+    throw fail('conflict', 'An item with this name already exists here. Choose another name.');
   }
 }

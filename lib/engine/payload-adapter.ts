@@ -1,22 +1,36 @@
-/** File payload encryption for the engine (protocol §8): one-shot AES-128-GCM, blob = ciphertext ‖ tag. */
-import { gcmDecrypt, gcmEncrypt } from '../crypto/aes-gcm';
-import { randomBytes, type Bytes } from '../crypto/bytes';
+/**
+ * File payload encryption for the engine (protocol §8), on top of `protocol/payload`: one-shot for data in
+ * memory (chunked GCM above 8 MiB), streams for transfers. Blob = ciphertext ‖ 16-byte tag.
+ */
+import type { Bytes } from '../crypto/bytes';
+import {
+  decryptPayload,
+  decryptPayloadStream,
+  encryptPayload,
+  encryptPayloadStream,
+  payloadBlobSize,
+  type EncryptedPayload,
+  type PayloadEncryptStream,
+} from '../protocol/payload';
+import type { GcmDecryptStream } from '../crypto/gcm-stream';
 
-export async function encryptFilePayload(
-  data: Bytes,
-): Promise<{ blob: Bytes; key: Bytes; nonce: Bytes; tag: Bytes }> {
-  const key = randomBytes(16);
-  const nonce = randomBytes(12);
-  const blob = await gcmEncrypt(key, nonce, data);
-  return { blob, key, nonce, tag: blob.slice(blob.length - 16) as Bytes };
+export function encryptFilePayload(data: Bytes): Promise<EncryptedPayload> {
+  return encryptPayload(data);
 }
 
+/** Resolves only after the tag verified; a bad tag is a `tag` error. */
 export function decryptFilePayload(blob: Bytes, key: Bytes, nonce: Bytes): Promise<Bytes> {
-  return gcmDecrypt(
-    key,
-    nonce,
-    blob,
-    undefined,
-    "This file's content does not match its checksum. It was damaged or changed on the server. Nothing was saved; ask the owner to upload it again.",
-  );
+  return decryptPayload(blob, key, nonce);
 }
+
+/** Fresh key + nonce; plaintext in, blob out; `tag` resolves after the flush. */
+export function encryptFileStream(): PayloadEncryptStream {
+  return encryptPayloadStream();
+}
+
+/** Blob in, UNVERIFIED plaintext out until the stream closes without error (`verified`). */
+export function decryptFileStream(key: Bytes, nonce: Bytes): GcmDecryptStream {
+  return decryptPayloadStream(key, nonce);
+}
+
+export { payloadBlobSize };
