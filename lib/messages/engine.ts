@@ -8,7 +8,8 @@
  */
 import { defineChannel, type RequestOf } from './envelope';
 import { isBoolean, isEmpty, isInteger, objectOf, type Empty } from './guards';
-import { isFolderPath, isViewId } from './content';
+import { contentChannel, isFolderPath, isViewId, type ContentCommands } from './content';
+import { folderSpec, type FolderCommands } from './folder';
 import { isServerOrigin } from './origin';
 import { isPingResult, isStatusResult, type PingResult, type StatusResult } from './ui';
 
@@ -20,7 +21,14 @@ export type EngineCommands = {
     payload: { origin: string; tabId: number; path: string };
     result: { viewId: string };
   };
-};
+  'engine/encrypted-children': { payload: { origin: string; path: string }; result: { fileIds: string[] } };
+  'engine/report-server-e2ee': { payload: { origin: string }; result: Empty };
+} & FolderCommands;
+
+const contentChannelResult =
+  <C extends keyof ContentCommands>(cmd: C) =>
+  (x: unknown): x is ContentCommands[C]['result'] =>
+    contentChannel.isResult(cmd, x);
 
 export const engineChannel = defineChannel<'engine', EngineCommands>('engine', {
   'engine/ping': { payload: isEmpty, result: isPingResult },
@@ -33,6 +41,12 @@ export const engineChannel = defineChannel<'engine', EngineCommands>('engine', {
     payload: objectOf({ origin: isServerOrigin, tabId: isInteger, path: isFolderPath }),
     result: objectOf({ viewId: isViewId }),
   },
+  'engine/encrypted-children': {
+    payload: objectOf({ origin: isServerOrigin, path: isFolderPath }),
+    result: contentChannelResult('content/encrypted-children'),
+  },
+  'engine/report-server-e2ee': { payload: objectOf({ origin: isServerOrigin }), result: isEmpty },
+  ...folderSpec,
 });
 
 export type EngineRequest = RequestOf<'engine', EngineCommands>;

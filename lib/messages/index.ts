@@ -5,5 +5,6 @@ export * from './origin';
 export * from './ui';
 export * from './content';
 export * from './engine';
+export * from './folder';
 export * from './preflight';
 export * from './client';

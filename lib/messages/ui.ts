@@ -6,6 +6,7 @@
 import { defineChannel, type RequestOf } from './envelope';
 import { arrayOf, isBoolean, isEmpty, objectOf, oneOf, stringOf, type Empty, type Guard } from './guards';
 import { isServerOrigin } from './origin';
+import { folderSpec, folderUiExtraSpec, type FolderCommands, type FolderUiExtraCommands } from './folder';
 
 export const ENGINE_HOSTS = ['offscreen', 'background'] as const;
 export type EngineHost = (typeof ENGINE_HOSTS)[number];
@@ -58,7 +59,8 @@ export type UiCommands = {
   /** Requires the host permission for the origin to be granted already (the page asks for it). */
   'origins/connect': { payload: { origin: string }; result: OriginsResult };
   'origins/disconnect': { payload: { origin: string }; result: OriginsResult };
-};
+} & FolderCommands &
+  FolderUiExtraCommands;
 
 export const uiChannel = defineChannel<'ui', UiCommands>('ui', {
   'engine/ping': { payload: isEmpty, result: isPingResult },
@@ -66,6 +68,8 @@ export const uiChannel = defineChannel<'ui', UiCommands>('ui', {
   'origins/list': { payload: isEmpty, result: isOriginsResult },
   'origins/connect': { payload: isOriginPayload, result: isOriginsResult },
   'origins/disconnect': { payload: isOriginPayload, result: isOriginsResult },
+  ...folderSpec,
+  ...folderUiExtraSpec,
 });
 
 export type UiRequest = RequestOf<'ui', UiCommands>;
