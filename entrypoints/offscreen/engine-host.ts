@@ -15,6 +15,7 @@ import {
   type ErrorReply,
   type Reply,
 } from '../../lib/messages';
+import { FolderCommandService, type SessionSource } from '../../lib/engine/folder-commands';
 
 type Handlers = {
   [C in keyof EngineCommands]: (
@@ -26,6 +27,8 @@ export interface EngineHostOptions {
   host: EngineHost;
   /** The extension version; a promise where it must be read asynchronously (offscreen: no getManifest). */
   version: string | Promise<string>;
+  /** Unlocked sessions per server origin (the account service); none → folder commands answer `locked`. */
+  sessions?: SessionSource;
 }
 
 export interface EngineDispatcher {
@@ -42,12 +45,17 @@ function randomViewId(): string {
 }
 
 export function createEngineDispatcher(opts: EngineHostOptions): EngineDispatcher {
+  const folders = new FolderCommandService(opts.sessions ?? { sessionFor: () => undefined }, {
+    randomId: randomViewId,
+  });
   const handlers: Handlers = {
     'engine/ping': async () => ({ version: await opts.version, host: opts.host }),
     'engine/status': async () => ({ accounts: [], locked: true }),
-    // No account can be connected yet, so no folder is known to be end-to-end encrypted.
-    'engine/is-encrypted-folder': async () => ({ encrypted: false }),
-    'engine/open-view': async () => ({ viewId: randomViewId() }),
+    'engine/is-encrypted-folder': ({ origin, path }) => folders.isEncryptedFolder(origin, path),
+    'engine/open-view': ({ origin, tabId, path }) => folders.openView(origin, tabId, path),
+    'engine/encrypted-children': ({ origin, path }) => folders.encryptedChildren(origin, path),
+    'engine/report-server-e2ee': async ({ origin }) => folders.reportServerE2ee(origin),
+    ...folders.handlers(),
   };
 
   async function run(request: EngineRequest): Promise<unknown> {
