@@ -18,7 +18,7 @@ export type VaultMode = 'remember' | 'session';
  * reduced to its origin. The user id is kept verbatim (Nextcloud user ids may contain `@`).
  */
 export function accountIdOf(userId: string, serverUrl: string): AccountId {
-  if (userId.length === 0 || userId.length > 256 || /[\u0000-\u001f]/.test(userId)) {
+  if (userId.length === 0 || userId.length > 256 || [...userId].some((c) => c.charCodeAt(0) < 0x20)) {
     throw fail(
       'format',
       'The Nextcloud user id is empty or malformed. The server may have answered wrongly. Connect the account again.',
