@@ -15,13 +15,17 @@ import {
   type SenderClass,
   type UiRequest,
 } from '@/lib/messages';
+import { handleAccountUi, isAccountUiRequest } from './account-routes';
 import { callEngine } from './engine-link';
+import { handleFolderUi, isFolderUiRequest } from './folder-routes';
 import { connectOrigin, disconnectOrigin, getConnectedOrigins, syncRegistrations } from './origins';
 
 type ExtensionPage = Extract<SenderClass, { kind: 'extension-page' }>;
 type ContentScript = Extract<SenderClass, { kind: 'content-script' }>;
 
 async function handleUi(request: UiRequest, _sender: ExtensionPage): Promise<Reply<unknown>> {
+  if (isFolderUiRequest(request)) return handleFolderUi(request, _sender);
+  if (isAccountUiRequest(request)) return handleAccountUi(request);
   switch (request.cmd) {
     case 'engine/ping':
       return callEngine('engine/ping', request.payload).then((r) =>
@@ -57,6 +61,12 @@ async function handleContent(request: ContentRequest, sender: ContentScript): Pr
           path: request.payload.path,
         }),
       );
+    case 'content/encrypted-children':
+      return relay(
+        await callEngine('engine/encrypted-children', { origin: sender.origin, path: request.payload.path }),
+      );
+    case 'content/report-server-e2ee':
+      return relay(await callEngine('engine/report-server-e2ee', { origin: sender.origin }));
   }
 }
 
