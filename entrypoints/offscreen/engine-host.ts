@@ -16,6 +16,9 @@ import {
   type Reply,
 } from '../../lib/messages';
 import { FolderCommandService, type SessionSource } from '../../lib/engine/folder-commands';
+import { accountHandlers, engineStatus, getAccountService } from './accounts';
+
+export { getAccountService } from './accounts';
 
 type Handlers = {
   [C in keyof EngineCommands]: (
@@ -45,17 +48,18 @@ function randomViewId(): string {
 }
 
 export function createEngineDispatcher(opts: EngineHostOptions): EngineDispatcher {
-  const folders = new FolderCommandService(opts.sessions ?? { sessionFor: () => undefined }, {
+  const folders = new FolderCommandService(opts.sessions ?? getAccountService(), {
     randomId: randomViewId,
   });
   const handlers: Handlers = {
     'engine/ping': async () => ({ version: await opts.version, host: opts.host }),
-    'engine/status': async () => ({ accounts: [], locked: true }),
+    'engine/status': () => engineStatus(),
     'engine/is-encrypted-folder': ({ origin, path }) => folders.isEncryptedFolder(origin, path),
     'engine/open-view': ({ origin, tabId, path }) => folders.openView(origin, tabId, path),
     'engine/encrypted-children': ({ origin, path }) => folders.encryptedChildren(origin, path),
     'engine/report-server-e2ee': async ({ origin }) => folders.reportServerE2ee(origin),
     ...folders.handlers(),
+    ...accountHandlers(),
   };
 
   async function run(request: EngineRequest): Promise<unknown> {

@@ -11,6 +11,7 @@ import { isBoolean, isEmpty, isInteger, objectOf, type Empty } from './guards';
 import { contentChannel, isFolderPath, isViewId, type ContentCommands } from './content';
 import { folderSpec, type FolderCommands } from './folder';
 import { isServerOrigin } from './origin';
+import { accountCommandSpecs, type AccountCommands } from './accounts';
 import { isPingResult, isStatusResult, type PingResult, type StatusResult } from './ui';
 
 export type EngineCommands = {
@@ -23,7 +24,8 @@ export type EngineCommands = {
   };
   'engine/encrypted-children': { payload: { origin: string; path: string }; result: { fileIds: string[] } };
   'engine/report-server-e2ee': { payload: { origin: string }; result: Empty };
-} & FolderCommands;
+} & FolderCommands &
+  AccountCommands;
 
 const contentChannelResult =
   <C extends keyof ContentCommands>(cmd: C) =>
@@ -47,6 +49,7 @@ export const engineChannel = defineChannel<'engine', EngineCommands>('engine', {
   },
   'engine/report-server-e2ee': { payload: objectOf({ origin: isServerOrigin }), result: isEmpty },
   ...folderSpec,
+  ...accountCommandSpecs,
 });
 
 export type EngineRequest = RequestOf<'engine', EngineCommands>;

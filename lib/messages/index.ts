@@ -5,6 +5,7 @@ export * from './origin';
 export * from './ui';
 export * from './content';
 export * from './engine';
+export * from './accounts';
 export * from './folder';
 export * from './preflight';
 export * from './client';

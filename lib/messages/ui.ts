@@ -4,8 +4,9 @@
  * background itself (it owns host permissions and content-script registration).
  */
 import { defineChannel, type RequestOf } from './envelope';
-import { arrayOf, isBoolean, isEmpty, objectOf, oneOf, stringOf, type Empty, type Guard } from './guards';
+import { arrayOf, isEmpty, objectOf, oneOf, stringOf, type Empty, type Guard } from './guards';
 import { isServerOrigin } from './origin';
+import { accountCommandSpecs, isStatusResult, type AccountCommands, type StatusResult } from './accounts';
 import { folderSpec, folderUiExtraSpec, type FolderCommands, type FolderUiExtraCommands } from './folder';
 
 export const ENGINE_HOSTS = ['offscreen', 'background'] as const;
@@ -18,19 +19,8 @@ export interface PingResult {
   host: EngineHost;
 }
 
-export interface AccountSummary {
-  /** Opaque account id (engine-owned). */
-  id: string;
-  /** Server origin, e.g. https://cloud.example.org */
-  server: string;
-  /** Nextcloud user id. */
-  user: string;
-}
-
-export interface StatusResult {
-  accounts: AccountSummary[];
-  locked: boolean;
-}
+export type { AccountSummary, StatusResult } from './accounts';
+export { isStatusResult };
 
 export interface OriginsResult {
   origins: string[];
@@ -40,15 +30,6 @@ export const isPingResult = objectOf({
   version: stringOf(64),
   host: oneOf(ENGINE_HOSTS),
 }) as Guard<PingResult>;
-const isAccountSummary: Guard<AccountSummary> = objectOf({
-  id: stringOf(128),
-  server: isServerOrigin,
-  user: stringOf(256),
-});
-export const isStatusResult: Guard<StatusResult> = objectOf({
-  accounts: arrayOf(isAccountSummary, 64),
-  locked: isBoolean,
-});
 export const isOriginsResult: Guard<OriginsResult> = objectOf({ origins: arrayOf(isServerOrigin, 64) });
 const isOriginPayload: Guard<{ origin: string }> = objectOf({ origin: isServerOrigin });
 
@@ -60,7 +41,8 @@ export type UiCommands = {
   'origins/connect': { payload: { origin: string }; result: OriginsResult };
   'origins/disconnect': { payload: { origin: string }; result: OriginsResult };
 } & FolderCommands &
-  FolderUiExtraCommands;
+  FolderUiExtraCommands &
+  AccountCommands;
 
 export const uiChannel = defineChannel<'ui', UiCommands>('ui', {
   'engine/ping': { payload: isEmpty, result: isPingResult },
@@ -70,6 +52,7 @@ export const uiChannel = defineChannel<'ui', UiCommands>('ui', {
   'origins/disconnect': { payload: isOriginPayload, result: isOriginsResult },
   ...folderSpec,
   ...folderUiExtraSpec,
+  ...accountCommandSpecs,
 });
 
 export type UiRequest = RequestOf<'ui', UiCommands>;

@@ -1,0 +1,58 @@
+/**
+ * The engine's single AccountService (Chrome: offscreen document; Firefox: background page) and the
+ * handlers of the `accounts/*` engine commands. Other engine parts call `getAccountService()`.
+ */
+import { AccountService } from '../../lib/engine/account-service';
+import { IdbAccountPrefs } from '../../lib/engine/accounts/prefs';
+import type { AccountCommands, StatusResult } from '../../lib/messages';
+import { openVault } from '../../lib/vault';
+
+let service: AccountService | undefined;
+
+/** The engine's AccountService, created on first use (opens the vault lazily). */
+export function getAccountService(): AccountService {
+  service ??= new AccountService({ vault: () => openVault(), prefs: new IdbAccountPrefs() });
+  return service;
+}
+
+/** Replaces the service (tests). */
+export function setAccountServiceForTests(s: AccountService | undefined): void {
+  service = s;
+}
+
+/** `engine/status`: without IndexedDB (plain Node) there is no vault, hence no account. */
+export function engineStatus(): Promise<StatusResult> {
+  if (service === undefined && typeof globalThis.indexedDB === 'undefined') {
+    return Promise.resolve({ accounts: [], locked: true });
+  }
+  return getAccountService().status();
+}
+
+type AccountHandlers = {
+  [C in keyof AccountCommands]: (payload: AccountCommands[C]['payload']) => Promise<AccountCommands[C]['result']>;
+};
+
+export function accountHandlers(get: () => AccountService = getAccountService): AccountHandlers {
+  return {
+    'accounts/check-server': (p) => get().checkServer(p.serverUrl),
+    'accounts/login-start': (p) => get().loginStart(p.serverUrl),
+    'accounts/login-poll': (p) => get().loginPoll(p.flowId),
+    'accounts/login-cancel': async (p) => (get().loginCancel(p.flowId), {}),
+    'accounts/connect-manual': async (p) => ({
+      accountId: await get().connectManual(p.serverUrl, p.loginName, p.appPassword),
+    }),
+    'accounts/key-state': async (p) => ({ keys: await get().keyState(p.accountId) }),
+    'accounts/setup-first': async (p) => ({ words: await get().setupFirstDevice(p.accountId, p.mark) }),
+    'accounts/pending-words': async (p) => ({ words: await get().pendingWords(p.accountId) }),
+    'accounts/confirm-words': async (p) => (await get().confirmWords(p.accountId, p.mode), {}),
+    'accounts/unlock-words': (p) => get().unlockWithWords(p.accountId, p.words, p.mode, p.mark),
+    'accounts/unlock-stored': async (p) => (await get().unlockStored(p.accountId), {}),
+    'accounts/lock': async (p) => (await get().lock(p.accountId), {}),
+    'accounts/reveal-words': async (p) => ({ words: await get().revealWords(p.accountId, p.password) }),
+    'accounts/disconnect': (p) => get().disconnect(p.accountId, p.revoke),
+    'accounts/settings': (p) => get().settings(p.accountId),
+    'accounts/set-auto-lock': async (p) => (await get().setAutoLock(p.accountId, p.seconds), {}),
+    'accounts/set-mode': async (p) => (await get().setMode(p.accountId, p.mode), {}),
+    'accounts/set-mark': async (p) => (await get().setMark(p.mark), {}),
+  };
+}
