@@ -16,7 +16,6 @@ import {
   type UiRequest,
 } from '@/lib/messages';
 import { handleAccountUi, isAccountUiRequest } from './account-routes';
-import { handleAccountUi, isAccountUiRequest } from './account-routes';
 import { callEngine } from './engine-link';
 import { handleFolderUi, isFolderUiRequest } from './folder-routes';
 import { connectOrigin, disconnectOrigin, getConnectedOrigins, syncRegistrations } from './origins';
@@ -25,7 +24,6 @@ type ExtensionPage = Extract<SenderClass, { kind: 'extension-page' }>;
 type ContentScript = Extract<SenderClass, { kind: 'content-script' }>;
 
 async function handleUi(request: UiRequest, _sender: ExtensionPage): Promise<Reply<unknown>> {
-  if (isAccountUiRequest(request)) return handleAccountUi(request);
   if (isFolderUiRequest(request)) return handleFolderUi(request, _sender);
   if (isAccountUiRequest(request)) return handleAccountUi(request);
   switch (request.cmd) {
