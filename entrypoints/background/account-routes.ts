@@ -2,13 +2,7 @@
  * `accounts/*` ui commands: forwarded unchanged to the engine host (same command names and shapes on the
  * engine channel, see lib/messages/accounts.ts). Only extension pages reach this (sender preflight).
  */
-import {
-  isAccountCommand,
-  okReply,
-  type AccountCommands,
-  type Reply,
-  type UiRequest,
-} from '@/lib/messages';
+import { isAccountCommand, okReply, type AccountCommands, type Reply, type UiRequest } from '@/lib/messages';
 import { callEngine } from './engine-link';
 
 export type AccountUiRequest = Extract<UiRequest, { cmd: keyof AccountCommands }>;

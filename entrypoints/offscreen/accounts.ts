@@ -29,7 +29,9 @@ export function engineStatus(): Promise<StatusResult> {
 }
 
 type AccountHandlers = {
-  [C in keyof AccountCommands]: (payload: AccountCommands[C]['payload']) => Promise<AccountCommands[C]['result']>;
+  [C in keyof AccountCommands]: (
+    payload: AccountCommands[C]['payload'],
+  ) => Promise<AccountCommands[C]['result']>;
 };
 
 export function accountHandlers(get: () => AccountService = getAccountService): AccountHandlers {

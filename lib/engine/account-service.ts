@@ -38,7 +38,13 @@ import {
   type Vault,
 } from '../vault';
 import { MemoryAccountPrefs, type AccountPrefs } from './accounts/prefs';
-import { checkServer, confirmPassword, ensureAppPassword, whoAmI, type ServerInfo } from './accounts/server-check';
+import {
+  checkServer,
+  confirmPassword,
+  ensureAppPassword,
+  whoAmI,
+  type ServerInfo,
+} from './accounts/server-check';
 import { E2eeSession } from './folders';
 import { detectKeyState, unlockWithWords, type KeyState } from './keys';
 import { MemoryTrustStore, type TrustStore } from './trust-store';
@@ -284,7 +290,12 @@ export class AccountService {
     const words = generateMnemonic();
     const blob = await wrapPrivateKey(privateKey.pkcs8, words);
     // Local first: from here on the key and the words are safe in this profile, whatever happens to the tab.
-    await vault.setKeys(id, { words, privateKeyPkcs8: privateKey.pkcs8, certificatePem, source: 'generated' });
+    await vault.setKeys(id, {
+      words,
+      privateKeyPkcs8: privateKey.pkcs8,
+      certificatePem,
+      source: 'generated',
+    });
     await this.prefs.update(id, { wordsPending: true, lockedExplicitly: false });
     await vault.setMode(id, 'remember'); // until the words are confirmed (see the file comment)
     await vault.pinCertificate(id, acc.userId, certificatePem);
@@ -437,7 +448,10 @@ export class AccountService {
   /** Locks one account or all of them. */
   async lock(accountId: string | null, reason: 'user' | 'idle' = 'user'): Promise<void> {
     const vault = await this.ready();
-    const ids = accountId === null ? (await vault.listAccounts()).map((a) => a.id) : [(await this.account(vault, accountId)).id];
+    const ids =
+      accountId === null
+        ? (await vault.listAccounts()).map((a) => a.id)
+        : [(await this.account(vault, accountId)).id];
     for (const id of ids) {
       if (!vault.isUnlocked(id)) continue;
       await this.prefs.update(id, { lockedExplicitly: true });
@@ -451,7 +465,10 @@ export class AccountService {
     const vault = await this.ready();
     const acc = await this.account(vault, accountId);
     if (!acc.hasKeys) {
-      throw fail('not-found', 'This account has no encryption keys on this device. There are no words to show.');
+      throw fail(
+        'not-found',
+        'This account has no encryption keys on this device. There are no words to show.',
+      );
     }
     await confirmPassword(this.fetchFn, acc.serverUrl, acc.loginName, acc.userId, password);
     if (!vault.isUnlocked(acc.id)) {
@@ -503,7 +520,11 @@ export class AccountService {
     const vault = await this.ready();
     const { id } = await this.account(vault, accountId);
     const s = await vault.getSettings(id);
-    return { autoLockSeconds: await this.autoLockSeconds(vault, id), mode: s.mode, mark: markOf(s.securityMark) };
+    return {
+      autoLockSeconds: await this.autoLockSeconds(vault, id),
+      mode: s.mode,
+      mark: markOf(s.securityMark),
+    };
   }
 
   /** Idle time before the account locks (0 = never). Seconds, so tests can use a short time. */
@@ -602,7 +623,11 @@ export class AccountService {
     let al = this.autoLocks.get(id);
     const minutes = (await this.autoLockSeconds(vault, id)) / 60;
     if (!al) {
-      al = new AutoLock({ minutes, clock: this.clock, onLock: () => this.lock(id, 'idle').catch(() => undefined) });
+      al = new AutoLock({
+        minutes,
+        clock: this.clock,
+        onLock: () => this.lock(id, 'idle').catch(() => undefined),
+      });
       this.autoLocks.set(id, al);
     } else {
       al.setMinutes(minutes);

@@ -29,7 +29,11 @@ async function timedFetch(f: FetchLike, url: string, init: RequestInit, what: st
     const reason = ctrl.signal.aborted ? 'timeout' : 'error';
     const err = networkError(e, { what }, reason);
     // In browsers a TLS failure and an unreachable host look the same ("Failed to fetch"): say both.
-    if (reason === 'error' && err.kind === 'network' && (err.detail === undefined || err.detail === 'TypeError')) {
+    if (
+      reason === 'error' &&
+      err.kind === 'network' &&
+      (err.detail === undefined || err.detail === 'TypeError')
+    ) {
       throw fail(
         'network',
         `${what} failed: ${hostOf(url)} could not be reached, or its security (TLS) certificate is not trusted by this browser. The address may be wrong or the server may be down. Open the address in a browser tab to see which, then try again.`,
@@ -47,7 +51,12 @@ export async function checkServer(f: FetchLike, input: string): Promise<ServerIn
   const serverUrl = normalizeBaseUrl(input);
   const host = hostOf(serverUrl);
   const what = `Contacting ${host}`;
-  const res = await timedFetch(f, `${serverUrl}/status.php`, { method: 'GET', headers: { Accept: 'application/json' } }, what);
+  const res = await timedFetch(
+    f,
+    `${serverUrl}/status.php`,
+    { method: 'GET', headers: { Accept: 'application/json' } },
+    what,
+  );
   const finalUrl = res.url || `${serverUrl}/status.php`;
   const movedTo = new URL(finalUrl).origin;
   if (movedTo !== new URL(serverUrl).origin) {
@@ -146,7 +155,10 @@ export async function whoAmI(
   }
   const id = data?.['id'];
   if (status !== 200 || typeof id !== 'string' || id === '') {
-    throw fail('server', `Signing in failed: the server answered unexpectedly (HTTP ${status}). It may not be a Nextcloud, or it may be misconfigured. Try again later.`);
+    throw fail(
+      'server',
+      `Signing in failed: the server answered unexpectedly (HTTP ${status}). It may not be a Nextcloud, or it may be misconfigured. Try again later.`,
+    );
   }
   const dn = data?.['displayname'] ?? data?.['display-name'];
   return { userId: id, displayName: typeof dn === 'string' && dn !== '' ? dn.slice(0, 512) : id };
@@ -163,9 +175,17 @@ export async function ensureAppPassword(
   loginName: string,
   password: string,
 ): Promise<{ appPassword: string; exchanged: boolean }> {
-  const { status, data } = await ocsGet(f, serverUrl, 'core/getapppassword', loginName, password, 'Signing in');
+  const { status, data } = await ocsGet(
+    f,
+    serverUrl,
+    'core/getapppassword',
+    loginName,
+    password,
+    'Signing in',
+  );
   const got = data?.['apppassword'];
-  if (status === 200 && typeof got === 'string' && got.length >= 16) return { appPassword: got, exchanged: true };
+  if (status === 200 && typeof got === 'string' && got.length >= 16)
+    return { appPassword: got, exchanged: true };
   if (status === 403) return { appPassword: password, exchanged: false }; // already an app password
   if (status === 401) {
     throw fail(
@@ -173,7 +193,10 @@ export async function ensureAppPassword(
       'Nextcloud did not accept this login name and password. They may be mistyped, or the app password may have been revoked. Check them and try again.',
     );
   }
-  throw fail('server', `Signing in failed: the server answered unexpectedly (HTTP ${status}). Try again later, or use "Sign in with Nextcloud" instead.`);
+  throw fail(
+    'server',
+    `Signing in failed: the server answered unexpectedly (HTTP ${status}). Try again later, or use "Sign in with Nextcloud" instead.`,
+  );
 }
 
 /**
