@@ -9,10 +9,9 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { fail, isCipherfoldError } from '../lib/errors';
 import { e2eeApiFamilyFor, NextcloudClient, type DavEntry, type FileId } from '../lib/nextcloud';
 import { DUMP_FILE_NAME, DUMP_PAYLOAD_DIR, serialiseDump, type DumpFolder } from '../lib/backup/dump';

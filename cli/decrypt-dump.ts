@@ -14,7 +14,7 @@ import { type Bytes } from '../lib/crypto/bytes';
 import { parseMnemonic } from '../lib/crypto/mnemonic';
 import { pemDecode } from '../lib/crypto/pem';
 import { importRsaPrivateKey } from '../lib/crypto/rsa';
-import { fail, isCipherfoldError } from '../lib/errors';
+import { fail } from '../lib/errors';
 import { DUMP_FILE_NAME, DUMP_PAYLOAD_DIR, parseDump, parseKnownCounters } from '../lib/backup/dump';
 import {
   executePlan,
@@ -46,6 +46,12 @@ async function readInput(file: string, what: string, flag: string): Promise<stri
 }
 
 async function unlockFrom(o: DecryptDumpOptions): Promise<Unlock> {
+  if (o.wordsFile !== undefined && o.recoveryKeyFile !== undefined) {
+    throw fail(
+      'format',
+      'Both recovery words and a recovery key were given. Only one is used to open the dump. Pass either --words-file or --recovery-key.',
+    );
+  }
   if (o.wordsFile !== undefined) {
     const text = await readInput(o.wordsFile, 'The recovery words file', '--words-file');
     return { kind: 'words', words: parseMnemonic(text) };
@@ -229,7 +235,7 @@ export async function runDecryptDump(o: DecryptDumpOptions): Promise<RestoreSumm
     for (const name of moved) {
       await rm(join(out, name), { recursive: true, force: true }).catch(() => undefined);
     }
-    throw isCipherfoldError(e) ? e : e;
+    throw e;
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);

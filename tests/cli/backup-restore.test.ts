@@ -25,7 +25,6 @@ import { pemEncode } from '../../lib/crypto/pem';
 import { publicSpkiOf } from '../../lib/crypto/rsa';
 import { isCipherfoldError } from '../../lib/errors';
 import {
-  parseMetadata,
   putFile,
   serialiseRoot,
   verifyRootMetadata,
@@ -388,6 +387,16 @@ describe('decrypt-dump refuses a tampered dump with the exact kind and writes no
     await saveDump(c.dir, { ...dump, knownCounters: { [fx.secretId]: 999 } });
     expect(await kindOf(decrypt(c))).toBe('counter');
     await expectNoPlaintext(c.parent, c.out);
+    // a known counter equal to the document's is accepted
+    const root = dump.folders.find((f) => f.name === 'Secret')!;
+    const v = await verifyRootMetadata({
+      document: root.metadata,
+      signature: root.signature ?? undefined,
+      self: { userId: 'alice', key: fx.alice.key },
+      serverPublicKeyPem: dump.serverPublicKey,
+    });
+    await saveDump(c.dir, { ...dump, knownCounters: { [fx.secretId]: v.inner.counter } });
+    expect(await kindOf(decrypt(c))).toBe('ok');
   });
 
   it('key checksum stripped and re-signed by a member → key-checksum', async () => {
