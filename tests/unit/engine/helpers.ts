@@ -86,3 +86,29 @@ export function streamOf(data: Uint8Array, chunk = 64 * 1024): ReadableStream<Ui
     },
   });
 }
+
+export interface TreeSnapshot {
+  [name: string]: string | TreeSnapshot;
+}
+
+/**
+ * Opens `path` and everything below it (verifying every document), downloads every file and returns
+ * name → content (folders as nested objects). Fails on missing entries or orphans.
+ */
+export async function snapshot(s: E2eeSession, path: string): Promise<TreeSnapshot> {
+  const f = await s.open(path);
+  if (f.unknownEntries !== 0)
+    throw new Error(`${f.unknownEntries} unknown entries in ${f.clearPath.join('/')}`);
+  const out: TreeSnapshot = {};
+  for (const e of f.entries) {
+    if (e.missing) throw new Error(`missing entry ${e.name} in ${f.clearPath.join('/')}`);
+    if (e.kind === 'file') out[e.name] = dec((await s.downloadFile(f, e.id)).data);
+    else out[e.name] = await snapshot(s, `${f.ref.path}/${e.id}`);
+  }
+  return out;
+}
+
+export function source(name: string, text: string, mimetype = 'text/plain') {
+  const data = enc(text);
+  return { name, mimetype, size: data.length, stream: () => streamOf(data) };
+}
