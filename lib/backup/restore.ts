@@ -205,8 +205,12 @@ export async function planRestore(input: RestoreInput): Promise<RestorePlan> {
       let listing: Listing;
       let root: VerifiedRoot | undefined;
       if (parsed.kind === 'v1') {
-        if (known.has(folder.fileId))
-          await verifyV1Metadata({ document: parsed, self, known: { seenV2: true } });
+        if (known.has(folder.fileId)) {
+          throw fail(
+            'metadata',
+            'A folder recorded with a counter (metadata version 2) has legacy 1.x metadata in the dump. The server may have served old data (downgrade). Do not trust this dump; use an older backup or contact your administrator.',
+          );
+        }
         const v1 = await verifyV1Metadata({ document: parsed, self });
         listing = { folders: v1.folders, files: new Map(v1.files) };
       } else {
