@@ -21,7 +21,7 @@ import type { FileId, LockToken, NextcloudClient } from '../nextcloud';
 import { nextCounter } from '../protocol/metadata';
 
 export interface LockPolicy {
-  /** Lock attempts after counter conflicts (each after a re-open + re-verify). Default 4. */
+  /** Lock attempts after counter conflicts (each after a re-open + re-verify). Default 6. */
   conflictAttempts?: number;
   /** Lock attempts while another client holds the lock (423). Default 4. */
   lockedAttempts?: number;
@@ -92,7 +92,7 @@ export async function retryUnlock(client: NextcloudClient, e: UnlockFailedError)
 }
 
 export const DEFAULT_LOCK_POLICY = {
-  conflictAttempts: 4,
+  conflictAttempts: 6,
   lockedAttempts: 4,
   backoffMs: (n: number): number => Math.min(5000, 300 * 2 ** (n - 1)) * (0.8 + Math.random() * 0.4),
   sleep: (ms: number, signal?: AbortSignal): Promise<void> =>
@@ -155,8 +155,9 @@ export async function withFolderLock<S, T>(
         if (++conflicts >= p.conflictAttempts) throw conflictError(e);
         const before = spec.counterOf(state);
         state = await spec.reload();
-        // Unchanged document but the server refuses our counter: its counter drifted (§6.7) → go higher.
-        if (spec.counterOf(state) <= before) bump = Math.max(bump + 1, before - spec.counterOf(state) + 1);
+        // Unchanged document but the server refuses our counter: its counter drifted above the inner one
+        // (§6.7; other clients may lock with other numbers) → jump higher, doubling: +1, +3, +7, +15, …
+        if (spec.counterOf(state) <= before) bump = bump * 2 + 1;
         continue;
       }
       if (isCipherfoldError(e, 'locked')) {
