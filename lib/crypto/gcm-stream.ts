@@ -14,6 +14,10 @@
  *    the chunk's bare Horner sum. Chunks are combined as Z ← Z·H^{n_i} ⊕ D_i·H, and the message's GHASH
  *    is Z ⊕ L·H (L = 0^64 ‖ [8·len(C)]_64). See docs/streaming-gcm.md for the derivation and numbers.
  *
+ * Encryption by default needs one call per chunk instead ("sealed pieces"): AES-GCM with a 16-byte IV
+ * derived so that the call's counter starts at the chunk's counter; its tag, unmasked with the previous
+ * chunk's last keystream block, gives the chunk's GHASH. See GcmCore.seal.
+ *
  * The tag-oracle calls use this key with a fixed nonce; their outputs never leave this module.
  *
  * Decryption releases plaintext chunk by chunk BEFORE the tag is known. Callers must treat it as
