@@ -1,12 +1,6 @@
 import { mount } from 'svelte';
 import '@/components/theme.css';
-import Placeholder from '@/components/Placeholder.svelte';
+import '@/components/forms.css';
+import Options from './Options.svelte';
 
-mount(Placeholder, {
-  target: document.getElementById('app')!,
-  props: {
-    subtitle: 'Settings',
-    title: 'Settings',
-    text: 'Accounts, devices, idle lock and enterprise policy will be managed here.',
-  },
-});
+mount(Options, { target: document.getElementById('app')! });
