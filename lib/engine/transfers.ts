@@ -278,21 +278,41 @@ export async function downloadTo(
   target: DownloadSink | WritableStream<Uint8Array>,
   o: TransferOptions = {},
 ): Promise<{ bytes: number }> {
+  let d: DecryptedStream;
+  const sink = isSink(target) ? target : sinkFromWritable(target);
+  try {
+    d = await openDecrypted(session.client, folder, id, o);
+  } catch (e) {
+    await Promise.resolve(sink.abort(e)).catch(() => undefined);
+    throw normaliseTransferError(e, o.signal);
+  }
+  return pump(d.stream, sink, o.signal, d.verified);
+}
+
+/**
+ * Copies `stream` into `target`; `close` (commit) only after the stream ended without error (and
+ * `verified` resolved), otherwise `abort` (discard) and the error is thrown.
+ */
+export async function pump(
+  stream: ReadableStream<Uint8Array>,
+  target: DownloadSink | WritableStream<Uint8Array>,
+  signal?: AbortSignal,
+  verified?: Promise<void>,
+): Promise<{ bytes: number }> {
   const sink = isSink(target) ? target : sinkFromWritable(target);
   let bytes = 0;
   try {
-    const d = await openDecrypted(session.client, folder, id, o);
-    const reader = d.stream.getReader();
+    const reader = stream.getReader();
     for (;;) {
       const r = await reader.read();
       if (r.done) break;
       bytes += r.value.length;
       await sink.write(r.value);
     }
-    await d.verified;
+    await verified;
   } catch (e) {
     await Promise.resolve(sink.abort(e)).catch(() => undefined);
-    throw normaliseTransferError(e, o.signal);
+    throw normaliseTransferError(e, signal);
   }
   await sink.close();
   return { bytes };
