@@ -377,6 +377,7 @@ export class AccountService {
     const list = parseMnemonic(words.join(' '));
     const t0 = nowMs();
     let kdf: string;
+    let ms: number | undefined;
     if (acc.hasKeys) {
       try {
         await vault.unlock(id, list);
@@ -412,6 +413,7 @@ export class AccountService {
         );
       }
       kdf = `${keys.kdf.hash}/${keys.kdf.iterations}`;
+      ms = Math.round(nowMs() - t0); // fetch + unwrap (every KDF tried) + checks; not the vault's own re-wrap
       await vault.setKeys(id, {
         words: list,
         privateKeyPkcs8: keys.key.pkcs8,
@@ -419,7 +421,7 @@ export class AccountService {
         source: 'imported',
       });
     }
-    const ms = Math.round(nowMs() - t0);
+    ms ??= Math.round(nowMs() - t0);
     if (mode !== null) await vault.setMode(id, mode);
     if (mark !== null) await this.setMark(mark);
     await this.prefs.update(id, { lockedExplicitly: false });
