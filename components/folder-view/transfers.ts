@@ -63,14 +63,33 @@ export interface DownloadedFile {
   size: number;
 }
 
-export async function downloadFile(
+export function downloadFile(
   viewId: string,
   path: string,
   id: string,
   onProgress: (p: Progress) => void,
   signal?: AbortSignal,
 ): Promise<DownloadedFile> {
-  const begun = await uiCallOrThrow('folder/download-begin', { viewId, path, id });
+  return pull(uiCallOrThrow('folder/download-begin', { viewId, path, id }), onProgress, signal);
+}
+
+/** A zip of several items (folders included), built and verified by the engine. */
+export function downloadZip(
+  viewId: string,
+  path: string,
+  ids: string[],
+  onProgress: (p: Progress) => void,
+  signal?: AbortSignal,
+): Promise<DownloadedFile> {
+  return pull(uiCallOrThrow('folder/download-zip-begin', { viewId, path, ids }), onProgress, signal);
+}
+
+async function pull(
+  begin: Promise<{ transferId: string; name: string; mimetype: string; size: number }>,
+  onProgress: (p: Progress) => void,
+  signal?: AbortSignal,
+): Promise<DownloadedFile> {
+  const begun = await begin;
   const parts: Uint8Array<ArrayBuffer>[] = [];
   let offset = 0;
   try {

@@ -26,21 +26,13 @@ import {
 } from '../messages/folder';
 import type { Uuid32 } from '../protocol/metadata';
 import type { E2eeSession, OpenedFolder } from './folders';
+import { deleteEntries, moveEntry, renameEntry } from './ops';
 import { isSameOrBelow, joinPath, splitPath } from './paths';
+import { zipStream } from './zip-folder';
 
 /** The account service contract this module needs (lib/engine/account-service.ts). */
 export interface SessionSource {
   sessionFor(origin: string): E2eeSession | undefined;
-}
-
-/**
- * Operations that lib/engine is adding to `E2eeSession` (rename/move/delete); detected at runtime so the
- * folder view works with whichever engine version is present. See `sessionOps`.
- */
-interface EntryOps {
-  rename(folder: OpenedFolder, id: Uuid32, name: string): Promise<unknown>;
-  move(folder: OpenedFolder, ids: Uuid32[], target: OpenedFolder): Promise<unknown>;
-  remove(folder: OpenedFolder, ids: Uuid32[]): Promise<unknown>;
 }
 
 interface View {
@@ -148,7 +140,8 @@ export class FolderCommandService {
       await session.findRoot(path);
       return { encrypted: true };
     } catch (e) {
-      if (isCipherfoldError(e, 'unsupported') || isCipherfoldError(e, 'not-found')) return { encrypted: false };
+      if (isCipherfoldError(e, 'unsupported') || isCipherfoldError(e, 'not-found'))
+        return { encrypted: false };
       throw e;
     }
   }
@@ -221,7 +214,8 @@ export class FolderCommandService {
     const v = this.view(viewId);
     const folder = await this.session(v.origin).open(this.inside(v, path));
     for (const e of folder.entries) {
-      if (e.kind === 'folder' && e.fileId !== undefined) v.folderIds.set(String(e.fileId), joinPath(folder.ref.path, e.id));
+      if (e.kind === 'folder' && e.fileId !== undefined)
+        v.folderIds.set(String(e.fileId), joinPath(folder.ref.path, e.id));
     }
     v.folderIds.set(String(folder.ref.fileId), folder.ref.path);
     return { v, folder };
@@ -244,26 +238,15 @@ export class FolderCommandService {
     };
   }
 
-  private ops(session: E2eeSession): Partial<EntryOps> {
-    return sessionOps(session);
-  }
-
-  private requireOp<K extends keyof EntryOps>(session: E2eeSession, op: K): EntryOps[K] {
-    const f = this.ops(session)[op];
-    if (!f) {
-      throw fail(
-        'unsupported',
-        'This version of Cipherfold cannot do that yet. Nothing was changed. Update the extension.',
-      );
-    }
-    return f as EntryOps[K];
-  }
-
   private entryIds(folder: OpenedFolder, ids: readonly string[]): Uuid32[] {
     const out: Uuid32[] = [];
     for (const id of ids) {
       const e = folder.entries.find((x) => x.id.toLowerCase() === id.toLowerCase());
-      if (!e) throw fail('missing-file', 'An item is not in this folder any more. Nothing was changed. Reload the folder.');
+      if (!e)
+        throw fail(
+          'missing-file',
+          'An item is not in this folder any more. Nothing was changed. Reload the folder.',
+        );
       out.push(e.id);
     }
     return out;
@@ -290,7 +273,7 @@ export class FolderCommandService {
         const { v, folder } = await this.openIn(viewId, path);
         const session = this.session(v.origin);
         const [uuid] = this.entryIds(folder, [id]);
-        await this.requireOp(session, 'rename').call(session, folder, uuid!, name);
+        await renameEntry(session, folder, uuid!, name);
         return {};
       },
       'folder/move': async ({ viewId, path, ids, targetPath }) => {
@@ -300,21 +283,41 @@ export class FolderCommandService {
         const uuids = this.entryIds(folder, ids);
         for (const id of uuids) {
           if (isSameOrBelow(target.ref.path, joinPath(folder.ref.path, id))) {
-            throw fail('format', 'A folder cannot be moved into itself. Nothing was changed. Choose another folder.');
+            throw fail(
+              'format',
+              'A folder cannot be moved into itself. Nothing was changed. Choose another folder.',
+            );
           }
         }
-        await this.requireOp(session, 'move').call(session, folder, uuids, target);
+        let from = folder;
+        let to = target;
+        for (const id of uuids) {
+          await moveEntry(session, from, id, to);
+          [from, to] = [await session.reopen(from), await session.reopen(to)];
+        }
         return {};
       },
       'folder/upload-begin': async ({ viewId, path, name, size, mimetype }) => {
         const v = this.view(viewId);
         this.inside(v, path);
         if (size < 0 || size > TRANSFER_MAX_BYTES) {
-          throw fail('unsupported', 'This file is too large to upload here. Nothing was uploaded. Use the desktop client for files over 1 GiB.');
+          throw fail(
+            'unsupported',
+            'This file is too large to upload here. Nothing was uploaded. Use the desktop client for files over 1 GiB.',
+          );
         }
         this.sweep();
         const transferId = this.randomId();
-        this.uploads.set(transferId, { viewId, path, name, size, mimetype, parts: [], received: 0, lastUsed: this.now() });
+        this.uploads.set(transferId, {
+          viewId,
+          path,
+          name,
+          size,
+          mimetype,
+          parts: [],
+          received: 0,
+          lastUsed: this.now(),
+        });
         return { transferId };
       },
       'folder/upload-chunk': async ({ transferId, data }) => {
@@ -336,7 +339,12 @@ export class FolderCommandService {
           throw fail('format', 'The upload ended before all data arrived. Nothing was uploaded. Try again.');
         }
         const { v, folder } = await this.openIn(u.viewId, u.path);
-        const id = await this.session(v.origin).uploadFile(folder, u.name, concatBytes(...u.parts), u.mimetype || 'application/octet-stream');
+        const id = await this.session(v.origin).uploadFile(
+          folder,
+          u.name,
+          concatBytes(...u.parts),
+          u.mimetype || 'application/octet-stream',
+        );
         return { id };
       },
       'folder/transfer-cancel': async ({ transferId }) => {
@@ -353,10 +361,25 @@ export class FolderCommandService {
         this.downloads.set(transferId, { data: file.data, lastUsed: this.now() });
         return { transferId, name: file.name, mimetype: file.mimetype, size: file.data.length };
       },
+      'folder/download-zip-begin': async ({ viewId, path, ids }) => {
+        const { v, folder } = await this.openIn(viewId, path);
+        const uuids = ids.length ? this.entryIds(folder, ids) : undefined;
+        const session = this.session(v.origin);
+        const data = new Uint8Array(await new Response(zipStream(session, folder, uuids)).arrayBuffer()) as Bytes;
+        if (data.length > TRANSFER_MAX_BYTES) {
+          throw fail('unsupported', 'This selection is too large to download as one zip here. Nothing was saved. Download fewer items at a time.');
+        }
+        this.sweep();
+        const transferId = this.randomId();
+        this.downloads.set(transferId, { data, lastUsed: this.now() });
+        const base = uuids?.length === 1 ? folder.entries.find((e) => e.id === uuids[0])!.name : folder.clearPath[folder.clearPath.length - 1] ?? 'download';
+        return { transferId, name: `${base}.zip`, mimetype: 'application/zip', size: data.length };
+      },
       'folder/download-chunk': async ({ transferId, offset }) => {
         const d = this.downloads.get(transferId);
         if (!d) throw fail('not-found', 'This download has expired. Nothing was saved. Start it again.');
-        if (offset < 0 || offset > d.data.length) throw fail('format', 'A download chunk was asked for out of range. Start the download again.');
+        if (offset < 0 || offset > d.data.length)
+          throw fail('format', 'A download chunk was asked for out of range. Start the download again.');
         const end = Math.min(d.data.length, offset + TRANSFER_CHUNK_BYTES);
         const done = end >= d.data.length;
         const data = toBase64(d.data.subarray(offset, end));
@@ -402,11 +425,13 @@ export class FolderCommandService {
         try {
           const { v, folder } = await this.openIn(c.viewId, c.path);
           const session = this.session(v.origin);
-          await this.requireOp(session, 'remove').call(session, folder, this.entryIds(folder, c.ids));
+          await deleteEntries(session, folder, this.entryIds(folder, c.ids));
           c.state = 'done';
         } catch (e) {
           c.state = 'failed';
-          c.message = isCipherfoldError(e) ? e.message : 'Deleting failed. Nothing may have been changed. Reload the folder and try again.';
+          c.message = isCipherfoldError(e)
+            ? e.message
+            : 'Deleting failed. Nothing may have been changed. Reload the folder and try again.';
         }
         return { state: c.state, message: c.message };
       },
@@ -439,24 +464,4 @@ export class FolderCommandService {
     for (const [id, d] of this.downloads) if (now - d.lastUsed > TRANSFER_TTL_MS) this.downloads.delete(id);
     for (const [id, c] of this.confirms) if (now - c.created > 4 * CONFIRM_TTL_MS) this.confirms.delete(id);
   }
-}
-
-/**
- * Maps the entry operations lib/engine offers (names may differ between versions) onto `EntryOps`.
- * Missing operations stay undefined and are reported as `unsupported`.
- */
-export function sessionOps(session: E2eeSession): Partial<EntryOps> {
-  const s = session as unknown as Record<string, unknown>;
-  const pick = (...names: string[]) => {
-    for (const n of names) if (typeof s[n] === 'function') return s[n] as (...a: unknown[]) => Promise<unknown>;
-    return undefined;
-  };
-  const rename = pick('renameEntry', 'rename');
-  const move = pick('moveEntries', 'move');
-  const remove = pick('deleteEntries', 'delete', 'remove');
-  return {
-    rename: rename && ((folder, id, name) => rename.call(session, folder, id, name)),
-    move: move && ((folder, ids, target) => move.call(session, folder, ids, target)),
-    remove: remove && ((folder, ids) => remove.call(session, folder, ids)),
-  };
 }

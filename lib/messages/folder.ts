@@ -151,6 +151,11 @@ export type FolderCommands = {
     payload: { viewId: string; path: string; id: string };
     result: { transferId: string; name: string; mimetype: string; size: number };
   };
+  /** A zip of the selected items (all when `ids` is empty), folders included, each member verified. */
+  'folder/download-zip-begin': {
+    payload: { viewId: string; path: string; ids: string[] };
+    result: { transferId: string; name: string; mimetype: string; size: number };
+  };
   'folder/download-chunk': {
     payload: { transferId: string; offset: number };
     result: { data: string; done: boolean };
@@ -209,6 +214,15 @@ export const folderSpec = {
   'folder/transfer-cancel': { payload: objectOf({ transferId: isTransferId }), result: isEmpty },
   'folder/download-begin': {
     payload: objectOf({ ...viewPath, id: isUuidName }),
+    result: objectOf({
+      transferId: isTransferId,
+      name: stringOf(1024),
+      mimetype: stringOf(255),
+      size: isInteger,
+    }),
+  },
+  'folder/download-zip-begin': {
+    payload: objectOf({ ...viewPath, ids: arrayOf(isUuidName, 10_000) }),
     result: objectOf({
       transferId: isTransferId,
       name: stringOf(1024),
