@@ -8,6 +8,7 @@ import type { AccountCommands, StatusResult } from '../../lib/messages';
 import { openVault } from '../../lib/vault';
 
 let service: AccountService | undefined;
+let replaced = false;
 
 /** The engine's AccountService, created on first use (opens the vault lazily). */
 export function getAccountService(): AccountService {
@@ -18,11 +19,12 @@ export function getAccountService(): AccountService {
 /** Replaces the service (tests). */
 export function setAccountServiceForTests(s: AccountService | undefined): void {
   service = s;
+  replaced = s !== undefined;
 }
 
 /** `engine/status`: without IndexedDB (plain Node) there is no vault, hence no account. */
 export function engineStatus(): Promise<StatusResult> {
-  if (service === undefined && typeof globalThis.indexedDB === 'undefined') {
+  if (!replaced && typeof globalThis.indexedDB === 'undefined') {
     return Promise.resolve({ accounts: [], locked: true });
   }
   return getAccountService().status();

@@ -76,7 +76,7 @@ const WRONG_WORDS =
   "These words don't open your key. Check the spelling and order — the words are the ones shown when encryption was first set up on any of your devices.";
 
 export class AccountService {
-  private readonly vaultPromise: Promise<Vault>;
+  private readonly vaultSource: AccountServiceOptions['vault'];
   private initPromise: Promise<Vault> | undefined;
   private readonly prefs: AccountPrefs;
   private readonly fetchFn: FetchLike;
@@ -91,8 +91,7 @@ export class AccountService {
   private readonly loginFlowTtlMs: number;
 
   constructor(options: AccountServiceOptions) {
-    const v = options.vault;
-    this.vaultPromise = typeof v === 'function' ? Promise.resolve().then(v) : Promise.resolve(v);
+    this.vaultSource = options.vault;
     this.prefs = options.prefs ?? new MemoryAccountPrefs();
     this.fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.clock = options.clock ?? systemClock;
@@ -562,12 +561,16 @@ export class AccountService {
   // ------------------------------------------------------------------ internals
 
   private ready(): Promise<Vault> {
-    this.initPromise ??= this.init();
+    this.initPromise ??= this.init().catch((e: unknown) => {
+      this.initPromise = undefined; // try again next time (e.g. storage was briefly unavailable)
+      throw e;
+    });
     return this.initPromise;
   }
 
   private async init(): Promise<Vault> {
-    const vault = await this.vaultPromise;
+    const v = this.vaultSource;
+    const vault = await (typeof v === 'function' ? v() : v);
     vault.onLockChange((id, locked) => {
       if (!locked) return;
       this.sessions.delete(id);
