@@ -12,7 +12,7 @@ import { createZipStream, type ZipEntry, type ZipOptions } from './zip';
 
 /** A clear name made safe as one zip path segment (other clients may allow "/" or "\"). */
 function segment(name: string): string {
-  const s = name.replace(/[/\\\u0000]/g, '_');
+  const s = name.replace(/[/\\]/g, '_').split(String.fromCharCode(0)).join('_');
   return s === '.' || s === '..' || s === '' ? '_' : s;
 }
 
