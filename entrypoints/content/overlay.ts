@@ -9,7 +9,7 @@
 export const ANCHORS = ['[data-cy-files-content]', '[data-cy-files-list]'] as const;
 
 const HOST_STYLE =
-  'all:initial;position:absolute;inset:0;z-index:20;display:block;background:transparent;contain:strict;';
+  'all:initial;position:absolute;top:0;left:0;right:0;bottom:0;z-index:20;display:block;background:transparent;contain:strict;';
 const BUTTON_HOST_STYLE = 'all:initial;position:fixed;right:24px;bottom:24px;z-index:2147483646;';
 
 export interface Placement {
@@ -50,6 +50,12 @@ export function placeFrame(doc: Document, viewUrl: string, viewId: string): Plac
   root.append(style, frame);
 
   let restorePosition: string | null = null;
+  // The Files content fills the window below the header in Nextcloud; where the anchor is shorter (an
+  // error view), the overlay still reaches the bottom of the window.
+  const fit = () => {
+    const top = anchor.getBoundingClientRect().top + window.scrollY;
+    host.style.minHeight = `${Math.max(240, window.innerHeight - top)}px`;
+  };
   const attach = (a: HTMLElement) => {
     anchor = a;
     if (getComputedStyle(a).position === 'static') {
@@ -58,8 +64,10 @@ export function placeFrame(doc: Document, viewUrl: string, viewId: string): Plac
     }
     if (a.scrollTop) a.scrollTop = 0;
     a.appendChild(host);
+    fit();
   };
   attach(anchor);
+  window.addEventListener('resize', fit);
 
   // The Files app is a Vue app: it may replace the anchor. Re-attach the same host (same iframe state
   // is lost only if the node moves, which is acceptable).
@@ -79,6 +87,7 @@ export function placeFrame(doc: Document, viewUrl: string, viewId: string): Plac
   return {
     remove() {
       observer.disconnect();
+      window.removeEventListener('resize', fit);
       host.remove();
       if (restorePosition !== null) anchor.style.position = restorePosition;
     },
