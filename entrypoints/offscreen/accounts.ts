@@ -5,14 +5,31 @@
 import { AccountService } from '../../lib/engine/account-service';
 import { IdbAccountPrefs } from '../../lib/engine/accounts/prefs';
 import type { AccountCommands, StatusResult } from '../../lib/messages';
-import { openVault } from '../../lib/vault';
+import { openVault, type AccountId, type Vault } from '../../lib/vault';
+import { VaultTrustStore } from '../../lib/engine/vault-trust-store';
 
 let service: AccountService | undefined;
+let vaultPromise: Promise<Vault> | undefined;
+
+/** One vault connection for the whole engine. */
+function sharedVault(): Promise<Vault> {
+  vaultPromise ??= openVault().catch((e: unknown) => {
+    vaultPromise = undefined;
+    throw e;
+  });
+  return vaultPromise;
+}
 let replaced = false;
 
 /** The engine's AccountService, created on first use (opens the vault lazily). */
 export function getAccountService(): AccountService {
-  service ??= new AccountService({ vault: () => openVault(), prefs: new IdbAccountPrefs() });
+  service ??= new AccountService({
+    vault: sharedVault,
+    prefs: new IdbAccountPrefs(),
+    // Counters, key-checksum history and certificate pins persist in the vault (rollback detection
+    // across restarts), not in memory.
+    trustStoreFor: (accountId) => new VaultTrustStore(sharedVault, accountId as AccountId),
+  });
   return service;
 }
 

@@ -567,6 +567,14 @@ export class Vault {
     await tx.done;
   }
 
+  /** Every pinned user certificate of an account: user id → PEM. */
+  async listCertificates(accountId: AccountId): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const range = IDBKeyRange.bound([accountId, ''], [accountId, '\uffff']);
+    for (const rec of await this.db.getAll('certificates', range)) out.set(rec.userId, rec.pem);
+    return out;
+  }
+
   async getCertificate(accountId: AccountId, userId: string): Promise<string | undefined> {
     return (await this.db.get('certificates', [accountId, userId]))?.pem;
   }
@@ -635,6 +643,11 @@ export class Vault {
     await tx.done;
     if (error) throw error;
     return existing?.counter;
+  }
+
+  /** The whole per-folder record (counter, digest, checksum history), if any. */
+  async getFolderRecord(accountId: AccountId, fileId: FolderFileId): Promise<FolderRecord | undefined> {
+    return this.db.get('folders', [accountId, fileId]);
   }
 
   async getKeyChecksums(accountId: AccountId, fileId: FolderFileId): Promise<string[]> {
