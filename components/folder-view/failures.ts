@@ -18,7 +18,8 @@ export interface Failure {
 const VERIFICATION: Partial<Record<ReplyErrorKind, Omit<Failure, 'tone' | 'kind' | 'detail'>>> = {
   signature: {
     title: "This folder's contents were signed by someone who isn't a member.",
-    meaning: 'The server may have been tampered with, or someone changed the folder without being allowed to.',
+    meaning:
+      'The server may have been tampered with, or someone changed the folder without being allowed to.',
     action: 'Nothing was shown or changed. Ask the folder owner to check the member list.',
   },
   certificate: {
@@ -30,11 +31,13 @@ const VERIFICATION: Partial<Record<ReplyErrorKind, Omit<Failure, 'tone' | 'kind'
   'key-checksum': {
     title: "This folder's key is not one its members agreed on.",
     meaning: 'The server may be trying to make your device use a key it knows.',
-    action: 'Nothing was shown or changed. Do not add files here; tell the folder owner and your administrator.',
+    action:
+      'Nothing was shown or changed. Do not add files here; tell the folder owner and your administrator.',
   },
   counter: {
     title: 'This folder was turned back to an older version.',
-    meaning: 'The server may be replaying old contents, for example to bring back a deleted file or hide a new one.',
+    meaning:
+      'The server may be replaying old contents, for example to bring back a deleted file or hide a new one.',
     action: 'Nothing was shown or changed. Try again later; if it stays like this, tell the folder owner.',
   },
   'missing-file': {
@@ -50,7 +53,8 @@ const VERIFICATION: Partial<Record<ReplyErrorKind, Omit<Failure, 'tone' | 'kind'
   tag: {
     title: 'A file failed its integrity check.',
     meaning: 'The file was changed on the server after it was encrypted, or the download was damaged.',
-    action: 'Nothing was saved. Try again; if it fails again, ask the person who added the file to upload it again.',
+    action:
+      'Nothing was saved. Try again; if it fails again, ask the person who added the file to upload it again.',
   },
 };
 

@@ -34,26 +34,51 @@ export function formatExact(ms: number | null): string {
 }
 
 export type FileKind =
-  | 'folder'
-  | 'image'
-  | 'pdf'
-  | 'text'
-  | 'audio'
-  | 'video'
-  | 'archive'
-  | 'spreadsheet'
-  | 'document'
-  | 'file';
+  'folder' | 'image' | 'pdf' | 'text' | 'audio' | 'video' | 'archive' | 'spreadsheet' | 'document' | 'file';
 
 const EXT: Record<string, FileKind> = {
-  png: 'image', jpg: 'image', jpeg: 'image', gif: 'image', webp: 'image', svg: 'image', bmp: 'image', avif: 'image',
+  png: 'image',
+  jpg: 'image',
+  jpeg: 'image',
+  gif: 'image',
+  webp: 'image',
+  svg: 'image',
+  bmp: 'image',
+  avif: 'image',
   pdf: 'pdf',
-  txt: 'text', md: 'text', markdown: 'text', log: 'text', json: 'text', xml: 'text', yml: 'text', yaml: 'text',
-  mp3: 'audio', ogg: 'audio', wav: 'audio', flac: 'audio', m4a: 'audio', opus: 'audio',
-  mp4: 'video', webm: 'video', mkv: 'video', mov: 'video',
-  zip: 'archive', gz: 'archive', tar: 'archive', '7z': 'archive', rar: 'archive',
-  csv: 'spreadsheet', xlsx: 'spreadsheet', ods: 'spreadsheet', xls: 'spreadsheet',
-  docx: 'document', odt: 'document', doc: 'document', rtf: 'document', pptx: 'document', odp: 'document',
+  txt: 'text',
+  md: 'text',
+  markdown: 'text',
+  log: 'text',
+  json: 'text',
+  xml: 'text',
+  yml: 'text',
+  yaml: 'text',
+  mp3: 'audio',
+  ogg: 'audio',
+  wav: 'audio',
+  flac: 'audio',
+  m4a: 'audio',
+  opus: 'audio',
+  mp4: 'video',
+  webm: 'video',
+  mkv: 'video',
+  mov: 'video',
+  zip: 'archive',
+  gz: 'archive',
+  tar: 'archive',
+  '7z': 'archive',
+  rar: 'archive',
+  csv: 'spreadsheet',
+  xlsx: 'spreadsheet',
+  ods: 'spreadsheet',
+  xls: 'spreadsheet',
+  docx: 'document',
+  odt: 'document',
+  doc: 'document',
+  rtf: 'document',
+  pptx: 'document',
+  odp: 'document',
 };
 
 export function kindOf(entry: { kind: 'file' | 'folder'; name: string; mimetype: string }): FileKind {
@@ -79,7 +104,7 @@ export function previewKindOf(name: string, mimetype: string): PreviewKind {
   if (m === 'image/svg+xml' || ext === 'svg') return 'none'; // scriptable: download only
   const k = kindOf({ kind: 'file', name, mimetype });
   if (k === 'image' || k === 'pdf' || k === 'audio' || k === 'video') return k;
-  if (k === 'text' || k === 'spreadsheet' && (m === 'text/csv' || ext === 'csv')) return 'text';
+  if (k === 'text' || (k === 'spreadsheet' && (m === 'text/csv' || ext === 'csv'))) return 'text';
   return 'none';
 }
 

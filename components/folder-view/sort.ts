@@ -6,7 +6,11 @@ export type SortDir = 'asc' | 'desc';
 
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
 
-export function sortEntries(entries: readonly FolderEntryInfo[], key: SortKey, dir: SortDir): FolderEntryInfo[] {
+export function sortEntries(
+  entries: readonly FolderEntryInfo[],
+  key: SortKey,
+  dir: SortDir,
+): FolderEntryInfo[] {
   const sign = dir === 'asc' ? 1 : -1;
   return [...entries].sort((a, b) => {
     if (a.kind !== b.kind) return a.kind === 'folder' ? -1 : 1;

@@ -95,7 +95,10 @@ async function pull(
   try {
     for (;;) {
       if (signal?.aborted) throw new Cancelled();
-      const { data, done } = await uiCallOrThrow('folder/download-chunk', { transferId: begun.transferId, offset });
+      const { data, done } = await uiCallOrThrow('folder/download-chunk', {
+        transferId: begun.transferId,
+        offset,
+      });
       const bytes = fromBase64(data, 'A download chunk');
       parts.push(bytes);
       offset += bytes.length;
@@ -114,7 +117,9 @@ export function saveBlob(blob: Blob, name: string): void {
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
-  a.download = name.replace(/[\\/:*?"<>|\u0000-\u001f]/g, '_') || 'download';
+  a.download =
+    [...name].map((c) => (c.charCodeAt(0) < 0x20 || '\\/:*?"<>|'.includes(c) ? '_' : c)).join('') ||
+    'download';
   a.rel = 'noopener';
   document.body.appendChild(a);
   a.click();

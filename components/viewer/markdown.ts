@@ -30,7 +30,11 @@ export function parseMarkdown(src: string): Block[] {
     const h = /^(#{1,6})\s+(.*)$/.exec(line);
     if (h) {
       flush();
-      out.push({ type: 'heading', level: h[1]!.length as 1 | 2 | 3 | 4 | 5 | 6, text: h[2]!.replace(/\s+#+\s*$/, '') });
+      out.push({
+        type: 'heading',
+        level: h[1]!.length as 1 | 2 | 3 | 4 | 5 | 6,
+        text: h[2]!.replace(/\s+#+\s*$/, ''),
+      });
       continue;
     }
     if (/^\s*([-*_])(\s*\1){2,}\s*$/.test(line)) {

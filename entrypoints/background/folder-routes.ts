@@ -33,9 +33,14 @@ function isConfirmPage(sender: ExtensionPage): boolean {
   return sender.url === base || sender.url.startsWith(base + '#') || sender.url.startsWith(base + '?');
 }
 
-export async function handleFolderUi(request: FolderUiRequest, sender: ExtensionPage): Promise<Reply<unknown>> {
+export async function handleFolderUi(
+  request: FolderUiRequest,
+  sender: ExtensionPage,
+): Promise<Reply<unknown>> {
   if (request.cmd === 'tabs/open-page') {
-    const url = browser.runtime.getURL(`/${request.payload.page}`) + (request.payload.hash ? `#${request.payload.hash}` : '');
+    const url =
+      browser.runtime.getURL(`/${request.payload.page}`) +
+      (request.payload.hash ? `#${request.payload.hash}` : '');
     await browser.tabs.create({ url });
     return okReply(request.id, {});
   }

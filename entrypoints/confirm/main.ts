@@ -9,7 +9,11 @@ const id = new URLSearchParams(location.hash.replace(/^#/, '')).get('c') ?? '';
 if (window.top !== window.self || !/^[A-Za-z0-9_-]{16,64}$/.test(id)) {
   mount(Placeholder, {
     target,
-    props: { subtitle: 'Confirm', title: 'Nothing to confirm', text: 'Open this from a Cipherfold folder view.' },
+    props: {
+      subtitle: 'Confirm',
+      title: 'Nothing to confirm',
+      text: 'Open this from a Cipherfold folder view.',
+    },
   });
 } else {
   mount(ConfirmAction, { target, props: { confirmId: id } });

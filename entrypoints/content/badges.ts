@@ -41,7 +41,8 @@ export function applyBadges(doc: Document, encryptedIds: ReadonlySet<string>): v
     }
     if (existing) continue;
     const target =
-      row.querySelector('.files-list__row-name-text') ?? row.querySelector('[data-cy-files-list-row-name-link]');
+      row.querySelector('.files-list__row-name-text') ??
+      row.querySelector('[data-cy-files-list-row-name-link]');
     target?.appendChild(badge(doc));
   }
 }

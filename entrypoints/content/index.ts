@@ -86,7 +86,9 @@ export default defineContentScript({
         placement = placeFrame(document, viewUrl, viewId);
       }
       if (!placement && gen === generation) {
-        log(`anchor missing: none of ${findAnchor(document).missing.join(', ')} — showing the "Open in Cipherfold" button`);
+        log(
+          `anchor missing: none of ${findAnchor(document).missing.join(', ')} — showing the "Open in Cipherfold" button`,
+        );
         placement = placeButton(document, viewUrl, viewId);
       }
     };

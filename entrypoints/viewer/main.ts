@@ -16,7 +16,11 @@ const id = params.get('f') ?? '';
 if (window.top !== window.self || !isViewId(viewId) || !isFolderPath(path) || !isUuidName(id)) {
   mount(Placeholder, {
     target,
-    props: { subtitle: 'Preview', title: 'Nothing to preview', text: 'Open a file from a Cipherfold folder view.' },
+    props: {
+      subtitle: 'Preview',
+      title: 'Nothing to preview',
+      text: 'Open a file from a Cipherfold folder view.',
+    },
   });
 } else {
   mount(Viewer, { target, props: { viewId, path, id } });

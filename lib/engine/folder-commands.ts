@@ -365,14 +365,22 @@ export class FolderCommandService {
         const { v, folder } = await this.openIn(viewId, path);
         const uuids = ids.length ? this.entryIds(folder, ids) : undefined;
         const session = this.session(v.origin);
-        const data = new Uint8Array(await new Response(zipStream(session, folder, uuids)).arrayBuffer()) as Bytes;
+        const data = new Uint8Array(
+          await new Response(zipStream(session, folder, uuids)).arrayBuffer(),
+        ) as Bytes;
         if (data.length > TRANSFER_MAX_BYTES) {
-          throw fail('unsupported', 'This selection is too large to download as one zip here. Nothing was saved. Download fewer items at a time.');
+          throw fail(
+            'unsupported',
+            'This selection is too large to download as one zip here. Nothing was saved. Download fewer items at a time.',
+          );
         }
         this.sweep();
         const transferId = this.randomId();
         this.downloads.set(transferId, { data, lastUsed: this.now() });
-        const base = uuids?.length === 1 ? folder.entries.find((e) => e.id === uuids[0])!.name : folder.clearPath[folder.clearPath.length - 1] ?? 'download';
+        const base =
+          uuids?.length === 1
+            ? folder.entries.find((e) => e.id === uuids[0])!.name
+            : (folder.clearPath[folder.clearPath.length - 1] ?? 'download');
         return { transferId, name: `${base}.zip`, mimetype: 'application/zip', size: data.length };
       },
       'folder/download-chunk': async ({ transferId, offset }) => {

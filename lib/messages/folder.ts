@@ -44,7 +44,10 @@ export const isTransferId: Guard<string> = stringOf(64, /^[A-Za-z0-9_-]{16,64}$/
 export const isServerFileId: Guard<string> = stringOf(32, /^[0-9]{1,20}$/);
 /** A clear name as a user types it (validated again by the engine). */
 export const isClearName: Guard<string> = stringOf(255, /^[^/\0]+$/);
-const isBase64Chunk: Guard<string> = stringOf(Math.ceil(TRANSFER_CHUNK_BYTES / 3) * 4 + 4, /^[A-Za-z0-9+/]*={0,2}$/);
+const isBase64Chunk: Guard<string> = stringOf(
+  Math.ceil(TRANSFER_CHUNK_BYTES / 3) * 4 + 4,
+  /^[A-Za-z0-9+/]*={0,2}$/,
+);
 const isNullableInt: Guard<number | null> = union(isInteger, literal(null));
 const isNullableFileId: Guard<string | null> = union(isServerFileId, literal(null));
 

@@ -55,7 +55,9 @@ export async function seedAndUnlock(device: Device, server: TestServer): Promise
 /** Logs alice into the stand-in's web UI and opens the Files app at `/`. */
 export async function openFiles(device: Device, server: TestServer): Promise<Page> {
   const page = await device.context.newPage();
-  await page.goto(`${server.url}/index.php/login?redirect_url=${encodeURIComponent('/index.php/apps/files/')}`);
+  await page.goto(
+    `${server.url}/index.php/login?redirect_url=${encodeURIComponent('/index.php/apps/files/')}`,
+  );
   await page.locator('#user').fill('alice');
   await page.locator('#password').fill('alice-password');
   await page.locator('#submit-login').click();

@@ -20,8 +20,12 @@ test('an encrypted folder opens in the Cipherfold frame over the Files list; nam
   const page = await openFiles(device, server);
 
   // Plain listing: the encrypted folder gets a lock badge (ids from the engine), no frame.
-  await expect(page.locator('[data-cy-files-list-row-name="Encrypted"] [data-cipherfold-badge]')).toBeVisible();
-  await expect(page.locator('[data-cy-files-list-row-name="Documents"] [data-cipherfold-badge]')).toHaveCount(0);
+  await expect(
+    page.locator('[data-cy-files-list-row-name="Encrypted"] [data-cipherfold-badge]'),
+  ).toBeVisible();
+  await expect(page.locator('[data-cy-files-list-row-name="Documents"] [data-cipherfold-badge]')).toHaveCount(
+    0,
+  );
   expect(hasFolderFrame(page)).toBe(false);
 
   // History-API navigation into the encrypted folder: the page shows its error view, Cipherfold covers it.
@@ -40,7 +44,9 @@ test('an encrypted folder opens in the Cipherfold frame over the Files list; nam
   // The frame really sits over the Files content.
   const box = await page.locator('[data-cy-files-content]').boundingBox();
   const frameBox = await (await frame.frameElement()).boundingBox();
-  expect(frameBox && box && Math.abs(frameBox.x - box.x) < 2 && Math.abs(frameBox.width - box.width) < 2).toBe(true);
+  expect(
+    frameBox && box && Math.abs(frameBox.x - box.x) < 2 && Math.abs(frameBox.width - box.width) < 2,
+  ).toBe(true);
 
   // The page cannot see any decrypted name (light DOM, open shadow roots, iframe documents).
   const visible = await pageReadableText(page);
@@ -69,7 +75,11 @@ test('an encrypted folder opens in the Cipherfold frame over the Files list; nam
   await expect(row(frame, 'Archive')).toBeVisible();
   await row(frame, 'Archive').dblclick();
   await expect(row(frame, 'old-notes.txt')).toBeVisible();
-  await expect(frame.getByTestId('breadcrumbs').getByRole('button')).toHaveText(['Encrypted', 'Projects', 'Archive']);
+  await expect(frame.getByTestId('breadcrumbs').getByRole('button')).toHaveText([
+    'Encrypted',
+    'Projects',
+    'Archive',
+  ]);
   await frame.getByRole('button', { name: 'Encrypted' }).click();
   await expect(row(frame, 'Projects')).toBeVisible();
 
@@ -135,7 +145,9 @@ test('new folder, upload, rename, download, preview and delete (confirmed in ext
   await row(frame, 'Read me.md').dblclick();
   const viewer = await viewerEvent;
   await expect(viewer).toHaveURL(/\/viewer\.html#/);
-  await expect(viewer.getByTestId('text-preview').getByRole('heading', { name: 'Hello from Cipherfold' })).toBeVisible();
+  await expect(
+    viewer.getByTestId('text-preview').getByRole('heading', { name: 'Hello from Cipherfold' }),
+  ).toBeVisible();
   await expect(viewer.locator('header .name')).toHaveText('Cipherfold');
   await viewer.close();
 
@@ -174,7 +186,10 @@ test('new folder, upload, rename, download, preview and delete (confirmed in ext
   expect(selfApprove).toMatchObject({ ok: false, error: { kind: 'permission' } });
 });
 
-test('tampered or replayed metadata stops the view with a banner naming the check', async ({ device, server }) => {
+test('tampered or replayed metadata stops the view with a banner naming the check', async ({
+  device,
+  server,
+}) => {
   test.skip(server.kind !== 'stand-in', 'uses the stand-in adversary');
   await seedAndUnlock(device, server);
   const page = await openFiles(device, server);
@@ -217,7 +232,12 @@ test('a locked Cipherfold shows the unlock hint instead of a listing', async ({ 
   await expect(row(frame, 'Read me.md')).toBeVisible();
   const popup = await device.openExtensionPage('popup.html');
   await popup.evaluate(() =>
-    chrome.runtime.sendMessage({ channel: 'ui', id: crypto.randomUUID(), cmd: 'accounts/lock', payload: { accountId: null } }),
+    chrome.runtime.sendMessage({
+      channel: 'ui',
+      id: crypto.randomUUID(),
+      cmd: 'accounts/lock',
+      payload: { accountId: null },
+    }),
   );
   await frame.getByRole('button', { name: 'Encrypted' }).click();
   await expect(frame.getByTestId('failure')).toHaveAttribute('data-tone', 'vault-locked');

@@ -4,7 +4,14 @@
  * "recovery words" dialog. Cipherfold must leak nothing to it and act on nothing it sends.
  */
 import { expect, test } from './fixtures';
-import { DECRYPTED_CONTENTS, DECRYPTED_NAMES, folderFrame, openFiles, row, seedAndUnlock } from './folder-helpers';
+import {
+  DECRYPTED_CONTENTS,
+  DECRYPTED_NAMES,
+  folderFrame,
+  openFiles,
+  row,
+  seedAndUnlock,
+} from './folder-helpers';
 
 test.describe.configure({ timeout: 120_000 });
 
@@ -37,7 +44,9 @@ test('a hostile page gets no decrypted name, content or word, and its forged mes
 
   // Let the hostile script run several rounds (every 750 ms: DOM walk, forged posts, report).
   await page.waitForTimeout(6000);
-  const inPage = await page.evaluate(() => JSON.stringify((window as unknown as { __hostileReport: unknown }).__hostileReport));
+  const inPage = await page.evaluate(() =>
+    JSON.stringify((window as unknown as { __hostileReport: unknown }).__hostileReport),
+  );
   const res = await page.request.get(`${server.url}/__hostile/report`);
   const posted = JSON.stringify(await res.json());
   const fromControl = JSON.stringify(control.hostileReports());
@@ -84,7 +93,8 @@ test('a hostile page gets no decrypted name, content or word, and its forged mes
   expect(writes).toEqual([]);
   // No confirmation window or tab was opened; the listing is intact.
   expect(device.context.pages().filter((p) => /confirm\.html|viewer\.html/.test(p.url()))).toEqual([]);
-  for (const name of ['Read me.md', 'Budget 2027.csv', 'lock.png', 'Projects']) await expect(row(frame, name)).toBeVisible();
+  for (const name of ['Read me.md', 'Budget 2027.csv', 'lock.png', 'Projects'])
+    await expect(row(frame, name)).toBeVisible();
 
   // The folder view saw the forged posts and ignored them (it only takes an exact, id-only hint).
   const hint = await frame.evaluate(

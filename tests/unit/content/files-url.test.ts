@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { filesFolderFromUrl, filesLocationFromUrl, normaliseDir } from '../../../entrypoints/content/files-url';
+import {
+  filesFolderFromUrl,
+  filesLocationFromUrl,
+  normaliseDir,
+} from '../../../entrypoints/content/files-url';
 
 describe('Files app URL recognition', () => {
   it('reads the view, file id and folder of /index.php URLs', () => {
-    expect(filesLocationFromUrl('https://cloud.example.org/index.php/apps/files/files/87?dir=/secret')).toEqual({
+    expect(
+      filesLocationFromUrl('https://cloud.example.org/index.php/apps/files/files/87?dir=/secret'),
+    ).toEqual({
       base: '',
       view: 'files',
       fileId: '87',
@@ -17,7 +23,11 @@ describe('Files app URL recognition', () => {
       fileId: '5',
       dir: '/A B/C',
     });
-    expect(filesLocationFromUrl('https://a.org/apps/files/')).toMatchObject({ view: 'files', fileId: null, dir: '/' });
+    expect(filesLocationFromUrl('https://a.org/apps/files/')).toMatchObject({
+      view: 'files',
+      fileId: null,
+      dir: '/',
+    });
     expect(filesLocationFromUrl('https://a.org/apps/files')).toMatchObject({ dir: '/' });
   });
 
@@ -28,7 +38,9 @@ describe('Files app URL recognition', () => {
       fileId: '9',
       dir: '/x',
     });
-    expect(filesLocationFromUrl('https://host/a/b/apps/files/files/9?dir=/x')).toMatchObject({ base: '/a/b' });
+    expect(filesLocationFromUrl('https://host/a/b/apps/files/files/9?dir=/x')).toMatchObject({
+      base: '/a/b',
+    });
   });
 
   it('normalises folders and refuses traversal or relative paths', () => {
