@@ -112,7 +112,11 @@ test('our content script on a connected server gets only the content commands', 
     ok: true,
     result: { encrypted: false },
   });
-  expect(await send(msg('content', 'content/open-folder-view', { path: '/A' }))).toMatchObject({ ok: true });
+  // A view is only created for a folder the server confirms as encrypted, with an unlocked account.
+  expect(await send(msg('content', 'content/open-folder-view', { path: '/A' }))).toMatchObject({
+    ok: false,
+    error: { kind: 'locked' },
+  });
   // Nothing else: not the ui channel (status, origins), not the engine, and no origin smuggled in the payload.
   for (const m of [
     msg('ui', 'engine/status'),
