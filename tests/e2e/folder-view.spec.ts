@@ -38,6 +38,7 @@ test('an encrypted folder opens in the Cipherfold frame over the Files list; nam
     await expect(row(frame, name)).toBeVisible();
   }
   await expect(frame.getByTestId('breadcrumbs')).toContainText('Encrypted');
+  await expect(frame.getByTestId('server-e2ee-warning')).toHaveCount(0);
   await expect(row(frame, 'Projects').locator('.size')).toHaveText('');
   await expect(row(frame, 'Budget 2027.csv').locator('.size')).toHaveText('31 B');
 
@@ -242,4 +243,24 @@ test('a locked Cipherfold shows the unlock hint instead of a listing', async ({ 
   await frame.getByRole('button', { name: 'Encrypted' }).click();
   await expect(frame.getByTestId('failure')).toHaveAttribute('data-tone', 'vault-locked');
   await expect(frame.getByTestId('failure')).toContainText('never type your recovery words into a web page');
+});
+
+test("a page running the server's own E2EE code gets a warning in the folder view", async ({
+  device,
+  server,
+}) => {
+  test.skip(server.kind !== 'stand-in', 'seeds the stand-in');
+  await seedAndUnlock(device, server);
+  const page = await openFiles(device, server);
+  // What the official app's in-browser mode puts on the page (its initial state).
+  await page.evaluate(() => {
+    const i = document.createElement('input');
+    i.type = 'hidden';
+    i.id = 'initial-state-end_to_end_encryption-userConfig';
+    i.value = 'e30=';
+    document.body.appendChild(i);
+  });
+  await page.locator('[data-cy-files-list-row-name="Encrypted"] a').click();
+  const frame = await folderFrame(page);
+  await expect(frame.getByTestId('server-e2ee-warning')).toContainText('Never type your recovery words into');
 });
