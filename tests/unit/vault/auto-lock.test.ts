@@ -10,7 +10,8 @@ function manualClock(early = 1) {
     now: () => t,
     setTimeout: (fn, ms) => {
       const id = next++;
-      timers.set(id, { at: t + Math.floor(ms * early), fn });
+      // A real timer never fires before 1 ms, however early it runs.
+      timers.set(id, { at: t + Math.max(1, Math.floor(ms * early)), fn });
       return id;
     },
     clearTimeout: (h) => void timers.delete(h as number),
