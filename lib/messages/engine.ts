@@ -12,6 +12,7 @@ import { contentChannel, isFolderPath, isViewId, type ContentCommands } from './
 import { folderSpec, type FolderCommands } from './folder';
 import { isServerOrigin } from './origin';
 import { accountCommandSpecs, type AccountCommands } from './accounts';
+import { deviceCommandSpecs, type DeviceCommands } from './devices';
 import { isPingResult, isStatusResult, type PingResult, type StatusResult } from './ui';
 
 export type EngineCommands = {
@@ -25,7 +26,8 @@ export type EngineCommands = {
   'engine/encrypted-children': { payload: { origin: string; path: string }; result: { fileIds: string[] } };
   'engine/report-server-e2ee': { payload: { origin: string }; result: Empty };
 } & FolderCommands &
-  AccountCommands;
+  AccountCommands &
+  DeviceCommands;
 
 const contentChannelResult =
   <C extends keyof ContentCommands>(cmd: C) =>
@@ -50,6 +52,7 @@ export const engineChannel = defineChannel<'engine', EngineCommands>('engine', {
   'engine/report-server-e2ee': { payload: objectOf({ origin: isServerOrigin }), result: isEmpty },
   ...folderSpec,
   ...accountCommandSpecs,
+  ...deviceCommandSpecs,
 });
 
 export type EngineRequest = RequestOf<'engine', EngineCommands>;

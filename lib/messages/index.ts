@@ -7,5 +7,6 @@ export * from './content';
 export * from './engine';
 export * from './accounts';
 export * from './folder';
+export * from './devices';
 export * from './preflight';
 export * from './client';

@@ -8,6 +8,12 @@ import { arrayOf, isEmpty, objectOf, oneOf, stringOf, type Empty, type Guard } f
 import { isServerOrigin } from './origin';
 import { accountCommandSpecs, isStatusResult, type AccountCommands, type StatusResult } from './accounts';
 import { folderSpec, folderUiExtraSpec, type FolderCommands, type FolderUiExtraCommands } from './folder';
+import {
+  deviceCommandSpecs,
+  deviceUiExtraSpec,
+  type DeviceCommands,
+  type DeviceUiExtraCommands,
+} from './devices';
 
 export const ENGINE_HOSTS = ['offscreen', 'background'] as const;
 export type EngineHost = (typeof ENGINE_HOSTS)[number];
@@ -42,7 +48,9 @@ export type UiCommands = {
   'origins/disconnect': { payload: { origin: string }; result: OriginsResult };
 } & FolderCommands &
   FolderUiExtraCommands &
-  AccountCommands;
+  AccountCommands &
+  DeviceCommands &
+  DeviceUiExtraCommands;
 
 export const uiChannel = defineChannel<'ui', UiCommands>('ui', {
   'engine/ping': { payload: isEmpty, result: isPingResult },
@@ -53,6 +61,8 @@ export const uiChannel = defineChannel<'ui', UiCommands>('ui', {
   ...folderSpec,
   ...folderUiExtraSpec,
   ...accountCommandSpecs,
+  ...deviceCommandSpecs,
+  ...deviceUiExtraSpec,
 });
 
 export type UiRequest = RequestOf<'ui', UiCommands>;
