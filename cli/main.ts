@@ -96,7 +96,10 @@ function required(value: string | undefined, flag: string): string {
 }
 
 function reportError(e: unknown): number {
-  if (e instanceof UsageError || (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS'))) {
+  if (
+    e instanceof UsageError ||
+    (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS'))
+  ) {
     process.stderr.write(`error: usage: ${e.message}\n\n${USAGE}`);
     return 2;
   }
@@ -107,9 +110,13 @@ function reportError(e: unknown): number {
   }
   const err = e as { code?: string; message?: string };
   if (err && typeof err.code === 'string' && /^E(NOENT|ACCES|EXIST|NOTDIR|ISDIR|NOSPC)$/.test(err.code)) {
-    process.stderr.write(`error: format: A file could not be read or written (${err.code}). Check the paths and permissions.\n`);
+    process.stderr.write(
+      `error: format: A file could not be read or written (${err.code}). Check the paths and permissions.\n`,
+    );
     return 1;
   }
-  process.stderr.write(`error: internal: Unexpected failure (a bug in Cipherfold, please report it): ${err?.message ?? String(e)}\n`);
+  process.stderr.write(
+    `error: internal: Unexpected failure (a bug in Cipherfold, please report it): ${err?.message ?? String(e)}\n`,
+  );
   return 1;
 }

@@ -48,7 +48,11 @@ export function isCipherfoldError(e: unknown, kind?: ErrorKind): e is Cipherfold
 }
 
 /** Shorthand used by modules: `throw fail('tag', '…')`. */
-export function fail(kind: ErrorKind, message: string, options?: { detail?: string; cause?: unknown }): CipherfoldError {
+export function fail(
+  kind: ErrorKind,
+  message: string,
+  options?: { detail?: string; cause?: unknown },
+): CipherfoldError {
   return new CipherfoldError(kind, message, options);
 }
 

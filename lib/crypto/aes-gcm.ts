@@ -18,7 +18,10 @@ function checkNonce(nonce: Uint8Array): void {
   if (nonce.length < 1) throw fail('format', 'An encryption nonce is empty. The data may be damaged.');
 }
 
-export async function importAesGcmKey(key: Bytes, usages: KeyUsage[] = ['encrypt', 'decrypt']): Promise<CryptoKey> {
+export async function importAesGcmKey(
+  key: Bytes,
+  usages: KeyUsage[] = ['encrypt', 'decrypt'],
+): Promise<CryptoKey> {
   checkKey(key);
   return crypto.subtle.importKey('raw', key, { name: 'AES-GCM' }, false, usages);
 }
@@ -50,7 +53,10 @@ export async function gcmDecrypt(
 ): Promise<Bytes> {
   checkNonce(nonce);
   if (ciphertextWithTag.length < GCM_TAG_LENGTH) {
-    throw fail('format', 'Encrypted data is shorter than its authentication tag. It was truncated or damaged.');
+    throw fail(
+      'format',
+      'Encrypted data is shorter than its authentication tag. It was truncated or damaged.',
+    );
   }
   const k = key instanceof Uint8Array ? await importAesGcmKey(key, ['decrypt']) : key;
   const params: AesGcmParams = { name: 'AES-GCM', iv: nonce, tagLength: 128 };

@@ -24,7 +24,10 @@ async function collect(stream: ReadableStream<Uint8Array>, limit: number): Promi
   return concatBytes(...parts);
 }
 
-function pipeThrough(data: Bytes, transform: CompressionStream | DecompressionStream): ReadableStream<Uint8Array> {
+function pipeThrough(
+  data: Bytes,
+  transform: CompressionStream | DecompressionStream,
+): ReadableStream<Uint8Array> {
   const source = new ReadableStream<Uint8Array>({
     start(controller) {
       controller.enqueue(data);

@@ -10,6 +10,10 @@ export async function pbkdf2(
   lengthBytes: number,
 ): Promise<Bytes> {
   const base = await crypto.subtle.importKey('raw', password, 'PBKDF2', false, ['deriveBits']);
-  const bits = await crypto.subtle.deriveBits({ name: 'PBKDF2', hash, salt, iterations }, base, lengthBytes * 8);
+  const bits = await crypto.subtle.deriveBits(
+    { name: 'PBKDF2', hash, salt, iterations },
+    base,
+    lengthBytes * 8,
+  );
   return new Uint8Array(bits) as Bytes;
 }
