@@ -3,7 +3,13 @@ import { browser } from 'wxt/browser';
 import type { AccountSummary, Reply } from '@/lib/messages';
 import { uiCall } from './ui-client';
 
-export type AccountPage = 'setup.html' | 'unlock.html' | 'recovery-sheet.html' | 'connect.html' | 'options.html';
+export type AccountPage =
+  | 'setup.html'
+  | 'unlock.html'
+  | 'approve.html'
+  | 'recovery-sheet.html'
+  | 'connect.html'
+  | 'options.html';
 
 export function pageUrl(page: AccountPage, accountId?: string): string {
   const q = accountId === undefined ? '' : `?account=${encodeURIComponent(accountId)}`;

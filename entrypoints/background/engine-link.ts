@@ -12,7 +12,8 @@ import {
   type ErrorReply,
   type Reply,
 } from '@/lib/messages';
-import { createEngineDispatcher, type EngineDispatcher } from '../offscreen/engine-host';
+import { createEngineDispatcher, setBadgeSink, type EngineDispatcher } from '../offscreen/engine-host';
+import { setApprovalBadge } from './device-routes';
 
 const OFFSCREEN_PATH = '/offscreen.html';
 const ENGINE_TIMEOUT_MS = 60_000;
@@ -84,6 +85,7 @@ export async function callEngine<C extends keyof EngineCommands>(
         new Promise((_, reject) => setTimeout(() => reject(new Error('engine timeout')), ENGINE_TIMEOUT_MS)),
       ]);
     } else {
+      if (!inProcess) setBadgeSink((count) => void setApprovalBadge(count).catch(() => undefined));
       inProcess ??= createEngineDispatcher({
         host: 'background',
         version: browser.runtime.getManifest().version,

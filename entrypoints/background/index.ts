@@ -16,6 +16,7 @@ import {
   type UiRequest,
 } from '@/lib/messages';
 import { handleAccountUi, isAccountUiRequest } from './account-routes';
+import { handleDeviceUi, isDeviceUiRequest } from './device-routes';
 import { callEngine } from './engine-link';
 import { handleFolderUi, isFolderUiRequest } from './folder-routes';
 import { connectOrigin, disconnectOrigin, getConnectedOrigins, syncRegistrations } from './origins';
@@ -26,6 +27,7 @@ type ContentScript = Extract<SenderClass, { kind: 'content-script' }>;
 async function handleUi(request: UiRequest, _sender: ExtensionPage): Promise<Reply<unknown>> {
   if (isFolderUiRequest(request)) return handleFolderUi(request, _sender);
   if (isAccountUiRequest(request)) return handleAccountUi(request);
+  if (isDeviceUiRequest(request)) return handleDeviceUi(request, _sender);
   switch (request.cmd) {
     case 'engine/ping':
       return callEngine('engine/ping', request.payload).then((r) =>

@@ -3,8 +3,9 @@
  * handlers of the `accounts/*` engine commands. Other engine parts call `getAccountService()`.
  */
 import { AccountService } from '../../lib/engine/account-service';
+import { DeviceService } from '../../lib/engine/device-service';
 import { IdbAccountPrefs } from '../../lib/engine/accounts/prefs';
-import type { AccountCommands, StatusResult } from '../../lib/messages';
+import type { AccountCommands, DeviceCommands, StatusResult } from '../../lib/messages';
 import { openVault, type AccountId, type Vault } from '../../lib/vault';
 import { VaultTrustStore } from '../../lib/engine/vault-trust-store';
 
@@ -31,6 +32,27 @@ export function getAccountService(): AccountService {
     trustStoreFor: (accountId) => new VaultTrustStore(sharedVault, accountId as AccountId),
   });
   return service;
+}
+
+let devices: DeviceService | undefined;
+let badgeSink: (count: number) => void = () => undefined;
+
+/** Where the engine reports the number of device approvals waiting (the host sets the toolbar badge). */
+export function setBadgeSink(sink: (count: number) => void): void {
+  badgeSink = sink;
+}
+
+/**
+ * The engine's DeviceService (device approval, docs/device-approval.md §7). Created on first use; it
+ * polls `/.cipherfold/devices/` only while an account is unlocked.
+ */
+export function getDeviceService(): DeviceService {
+  devices ??= new DeviceService({
+    accounts: getAccountService(),
+    vault: sharedVault,
+    onBadge: (count) => badgeSink(count),
+  });
+  return devices;
 }
 
 /** Replaces the service (tests). */
@@ -75,5 +97,31 @@ export function accountHandlers(get: () => AccountService = getAccountService): 
     'accounts/set-auto-lock': async (p) => (await get().setAutoLock(p.accountId, p.seconds), {}),
     'accounts/set-mode': async (p) => (await get().setMode(p.accountId, p.mode), {}),
     'accounts/set-mark': async (p) => (await get().setMark(p.mark), {}),
+  };
+}
+
+type DeviceHandlers = {
+  [C in keyof DeviceCommands]: (payload: DeviceCommands[C]['payload']) => Promise<DeviceCommands[C]['result']>;
+};
+
+export function deviceHandlers(get: () => DeviceService = getDeviceService): DeviceHandlers {
+  return {
+    'devices/request-start': (p) =>
+      get().startRequest(p.accountId, {
+        name: p.name,
+        browser: p.browser,
+        mode: p.mode,
+        mark: p.mark,
+        ttlSeconds: p.ttlSeconds,
+      }),
+    'devices/request-status': (p) => get().requestStatus(p.accountId),
+    'devices/request-confirm': (p) => get().confirmRequest(p.accountId, p.requestId),
+    'devices/request-reject': (p) => get().rejectRequest(p.accountId, p.requestId),
+    'devices/pending': async (p) => ({ requests: await get().pending(p.refresh) }),
+    'devices/answer': (p) => get().answer(p.accountId, p.requestId),
+    'devices/approve': (p) => get().approve(p.accountId, p.requestId),
+    'devices/reject': async (p) => (await get().reject(p.accountId, p.requestId, p.reason), {}),
+    'devices/list': async (p) => ({ devices: await get().listDevices(p.accountId) }),
+    'devices/forget': async (p) => (await get().forget(p.accountId, p.deviceId), {}),
   };
 }

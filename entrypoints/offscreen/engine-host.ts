@@ -16,9 +16,9 @@ import {
   type Reply,
 } from '../../lib/messages';
 import { FolderCommandService, type SessionSource } from '../../lib/engine/folder-commands';
-import { accountHandlers, engineStatus, getAccountService } from './accounts';
+import { accountHandlers, deviceHandlers, engineStatus, getAccountService, getDeviceService } from './accounts';
 
-export { getAccountService } from './accounts';
+export { getAccountService, setBadgeSink } from './accounts';
 
 type Handlers = {
   [C in keyof EngineCommands]: (
@@ -60,7 +60,10 @@ export function createEngineDispatcher(opts: EngineHostOptions): EngineDispatche
     'engine/report-server-e2ee': async ({ origin }) => folders.reportServerE2ee(origin),
     ...folders.handlers(),
     ...accountHandlers(),
+    ...deviceHandlers(),
   };
+  // Start device-approval polling when the engine has a vault (a browser); plain Node has none.
+  if (typeof globalThis.indexedDB !== 'undefined' && !opts.sessions) getDeviceService();
 
   async function run(request: EngineRequest): Promise<unknown> {
     // One switch-free dispatch: the handler table is keyed by the validated command.

@@ -6,13 +6,17 @@
  * It answers engine-channel messages from the extension's own background only; everything else that
  * Chrome broadcasts to extension contexts (UI and content-script messages) is ignored.
  */
-import { isFromBackground } from '@/lib/messages';
-import { createEngineDispatcher } from './engine-host';
+import { call, isFromBackground, uiChannel } from '@/lib/messages';
+import { createEngineDispatcher, setBadgeSink } from './engine-host';
 
 // Offscreen documents get only a few chrome.runtime members (no getManifest): read the version from the file.
 const version = fetch(chrome.runtime.getURL('/manifest.json'))
   .then((r) => r.json() as Promise<{ version?: unknown }>)
   .then((m) => (typeof m.version === 'string' ? m.version : 'unknown'));
+// The engine reports waiting device approvals; the background owns the toolbar badge.
+setBadgeSink((count) => {
+  void call(uiChannel, (m) => chrome.runtime.sendMessage(m), 'devices/badge', { count }).catch(() => undefined);
+});
 const engine = createEngineDispatcher({ host: 'offscreen', version });
 const backgroundUrl = chrome.runtime.getURL('/background.js');
 

@@ -34,12 +34,16 @@ interface ActiveRule extends RequestMatcher {
   remaining: number;
 }
 
+/** Rewrites the body of a WebDAV PUT before it is stored (a server that edits what clients upload). */
+export type UploadRewrite = (body: Buffer, path: string) => Buffer;
+
 export class Adversary {
   /** folder id → history index (negative counts from the end: -2 = previous committed version) */
   replay = new Map<number, number>();
   tamper = new Map<number, TamperFn>();
   forgedCerts = new Map<string, string>();
   serverKeyPem: string | undefined;
+  uploadRewrites: { path: RegExp; fn: UploadRewrite }[] = [];
   private rules: ActiveRule[] = [];
   private nextId = 1;
 
@@ -51,6 +55,16 @@ export class Adversary {
 
   removeRule(id: number): void {
     this.rules = this.rules.filter((r) => r.id !== id);
+  }
+
+  /** The body a PUT to `path` (DAV path in the user's files, e.g. `/a/b.txt`) is stored with. */
+  rewriteUpload(path: string, body: Buffer): Buffer {
+    let out = body;
+    for (const r of this.uploadRewrites) {
+      r.path.lastIndex = 0;
+      if (r.path.test(path)) out = r.fn(out, path);
+    }
+    return out;
   }
 
   /** Returns the action for this request (consuming one use), or undefined. */
@@ -72,6 +86,7 @@ export class Adversary {
     this.tamper.clear();
     this.forgedCerts.clear();
     this.serverKeyPem = undefined;
+    this.uploadRewrites = [];
     this.rules = [];
   }
 

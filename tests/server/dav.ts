@@ -375,7 +375,7 @@ function put(srv: Srv, ctx: Ctx, view: View, path: string): void {
     node = srv.store.createChild(parent.node, name, false);
     status = 201;
   }
-  srv.store.writeBlob(node.id, ctx.body);
+  srv.store.writeBlob(node.id, srv.adversary.rewriteUpload(path, ctx.body));
   srv.store.touch(node);
   const headers: Record<string, string> = {
     'OC-FileId': fileIdHeader(srv, node.id),

@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Adversary, type FailRule, type ForceRule, type TamperFn } from './adversary';
+import { Adversary, type FailRule, type ForceRule, type TamperFn, type UploadRewrite } from './adversary';
 import { addUser as addUserImpl, authenticate, createAppPassword as createAppPasswordImpl } from './auth';
 import { loadServerKeys } from './certs';
 import type { Flavour, Srv } from './context';
@@ -78,6 +78,8 @@ export interface StandInControl {
   forgeCertificate(userId: string, certificatePem: string | null): void;
   /** serve this SPKI PEM from GET server-key (null: the real key) */
   swapServerKey(spkiPem: string | null): void;
+  /** store WebDAV PUT bodies whose path (in the user's files) matches after `fn` rewrote them, until reset */
+  rewriteUploads(path: RegExp, fn: UploadRewrite): void;
   /** fail the next matching request(s) (default once); returns a rule id */
   failOnce(rule: FailRule): number;
   /** answer matching requests with a status (until cleared or `times` used up); returns a rule id */
@@ -240,6 +242,9 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     },
     swapServerKey: (pem) => {
       srv.adversary.serverKeyPem = pem ?? undefined;
+    },
+    rewriteUploads: (path, fn) => {
+      srv.adversary.uploadRewrites.push({ path, fn });
     },
     failOnce: (rule) => srv.adversary.addRule(rule, rule.action, rule.times ?? 1),
     forceStatus: (rule) =>
