@@ -9,7 +9,8 @@ export default defineConfig({
   manifest: ({ browser, manifestVersion }) => ({
     name: 'Cipherfold',
     description: 'End-to-end encrypted Nextcloud folders, with keys only in this extension',
-    permissions: ['storage', 'scripting', ...(browser === 'chrome' ? ['offscreen', 'sidePanel'] : [])],
+    // downloads: verified downloads are saved by the engine through the downloads API (not by the page).
+    permissions: ['storage', 'scripting', 'downloads', ...(browser === 'chrome' ? ['offscreen', 'sidePanel'] : [])],
     // MV2 (Firefox default) has no optional_host_permissions: origins go into optional_permissions there.
     ...(manifestVersion === 3
       ? { optional_host_permissions: ['http://*/*', 'https://*/*'] }

@@ -1,36 +1,43 @@
 /**
- * Upload and download between the folder view (or viewer) and the engine.
+ * Uploads and downloads from extension pages (folder view, viewer). The engine owns every transfer
+ * (lib/engine/transfer-manager.ts): a page only starts one, follows its progress and may cancel it.
  *
- * Data path: the page reads the user's File in 1 MiB slices (`Blob.slice().arrayBuffer()`), base64-encodes
- * each slice and sends it as `folder/upload-chunk` through the background to the engine (offscreen
- * document), which encrypts and uploads once all bytes are there. Downloads go the other way: the engine
- * decrypts and verifies the whole file (tag checked before any byte is handed out), then the page pulls
- * `folder/download-chunk`s and assembles a Blob in the extension page, saved through an object URL.
- * Extension messaging is JSON-only in Chrome, so base64 it is; nothing leaves extension documents.
+ * - Upload: `folder/upload-begin` announces name and size; the File itself goes to the engine document on
+ *   the extension-origin BroadcastChannel (a reference, not a copy). The engine reads it as a stream,
+ *   encrypts and uploads it (chunked upload v2 for big files), and goes on if this page closes.
+ * - Download: the engine decrypts and verifies, then saves through the downloads API (`save`), or hands
+ *   a verified Blob back on the channel (`page`, for previews). Nothing is kept before the tag verified.
  */
-import { fromBase64, toBase64 } from '@/lib/crypto/bytes';
-import { TRANSFER_CHUNK_BYTES } from '@/lib/messages';
 import { uiCallOrThrow } from '../ui-client';
+import {
+  ReplyFailure,
+  TRANSFER_CHANNEL,
+  type DownloadDelivery,
+  type TransferChannelMessage,
+  type TransferView,
+} from '@/lib/messages';
 
-export interface Progress {
-  done: number;
-  total: number;
+const POLL_MS = 400;
+/** How long an announced upload may take to show up in the engine's list (its file is on the way). */
+const APPEAR_MS = 15_000;
+
+let channel: BroadcastChannel | null = null;
+function transferChannel(): BroadcastChannel {
+  channel ??= new BroadcastChannel(TRANSFER_CHANNEL);
+  return channel;
 }
 
-export class Cancelled extends Error {
-  constructor() {
-    super('cancelled');
-  }
+export function isFinished(t: TransferView): boolean {
+  return t.state === 'done' || t.state === 'failed' || t.state === 'cancelled';
 }
 
-export async function uploadFile(
+/** Announces an upload and hands its file to the engine. Returns the transfer id. */
+export async function startUpload(
   viewId: string,
   path: string,
   file: Blob,
   name: string,
   mimetype: string,
-  onProgress: (p: Progress) => void,
-  signal: AbortSignal,
 ): Promise<string> {
   const { transferId } = await uiCallOrThrow('folder/upload-begin', {
     viewId,
@@ -39,80 +46,90 @@ export async function uploadFile(
     size: file.size,
     mimetype: mimetype.slice(0, 255),
   });
-  try {
-    for (let offset = 0; offset < file.size; offset += TRANSFER_CHUNK_BYTES) {
-      if (signal.aborted) throw new Cancelled();
-      const chunk = new Uint8Array(await file.slice(offset, offset + TRANSFER_CHUNK_BYTES).arrayBuffer());
-      await uiCallOrThrow('folder/upload-chunk', { transferId, data: toBase64(chunk) });
-      onProgress({ done: Math.min(file.size, offset + chunk.length), total: file.size });
-    }
-    if (signal.aborted) throw new Cancelled();
-    const { id } = await uiCallOrThrow('folder/upload-finish', { transferId });
-    onProgress({ done: file.size, total: file.size });
-    return id;
-  } catch (e) {
-    await uiCallOrThrow('folder/transfer-cancel', { transferId }).catch(() => undefined);
-    throw e;
-  }
+  const m: TransferChannelMessage = { type: 'upload-source', transferId, file };
+  transferChannel().postMessage(m);
+  return transferId;
 }
 
-export interface DownloadedFile {
-  name: string;
-  mimetype: string;
-  parts: Uint8Array<ArrayBuffer>[];
-  size: number;
-}
-
-export function downloadFile(
+export async function startDownload(
   viewId: string,
   path: string,
   id: string,
-  onProgress: (p: Progress) => void,
-  signal?: AbortSignal,
-): Promise<DownloadedFile> {
-  return pull(uiCallOrThrow('folder/download-begin', { viewId, path, id }), onProgress, signal);
+  deliver: DownloadDelivery,
+): Promise<{ transferId: string; name: string; mimetype: string; size: number }> {
+  return uiCallOrThrow('folder/download-begin', { viewId, path, id, deliver });
 }
 
-/** A zip of several items (folders included), built and verified by the engine. */
-export function downloadZip(
+export async function startZip(
   viewId: string,
   path: string,
   ids: string[],
-  onProgress: (p: Progress) => void,
-  signal?: AbortSignal,
-): Promise<DownloadedFile> {
-  return pull(uiCallOrThrow('folder/download-zip-begin', { viewId, path, ids }), onProgress, signal);
+): Promise<{ transferId: string; name: string }> {
+  return uiCallOrThrow('folder/download-zip-begin', { viewId, path, ids });
 }
 
-async function pull(
-  begin: Promise<{ transferId: string; name: string; mimetype: string; size: number }>,
-  onProgress: (p: Progress) => void,
-  signal?: AbortSignal,
-): Promise<DownloadedFile> {
-  const begun = await begin;
-  const parts: Uint8Array<ArrayBuffer>[] = [];
-  let offset = 0;
-  try {
-    for (;;) {
-      if (signal?.aborted) throw new Cancelled();
-      const { data, done } = await uiCallOrThrow('folder/download-chunk', {
-        transferId: begun.transferId,
-        offset,
+export function cancelTransfer(transferId: string): Promise<unknown> {
+  return uiCallOrThrow('folder/transfer-cancel', { transferId }).catch(() => undefined);
+}
+
+/**
+ * Follows one transfer until it ended; `onUpdate` gets every state seen. Throws a ReplyFailure (with the
+ * engine's error kind) when it failed, resolves with the final view when done or cancelled.
+ */
+export async function follow(
+  viewId: string | null,
+  transferId: string,
+  onUpdate: (t: TransferView) => void,
+): Promise<TransferView> {
+  const started = Date.now();
+  for (;;) {
+    const { transfers } = await uiCallOrThrow('folder/transfers', { viewId });
+    const t = transfers.find((x) => x.transferId === transferId);
+    if (t) {
+      onUpdate(t);
+      if (t.state === 'failed') {
+        throw new ReplyFailure({ kind: t.errorKind ?? 'internal', message: t.message ?? 'The transfer failed.' });
+      }
+      if (isFinished(t)) return t;
+    } else if (Date.now() - started > APPEAR_MS) {
+      throw new ReplyFailure({
+        kind: 'internal',
+        message:
+          "The file did not reach Cipherfold's engine, so nothing was uploaded. Reload the folder view and try again.",
       });
-      const bytes = fromBase64(data, 'A download chunk');
-      parts.push(bytes);
-      offset += bytes.length;
-      onProgress({ done: offset, total: begun.size });
-      if (done) break;
     }
-  } catch (e) {
-    await uiCallOrThrow('folder/transfer-cancel', { transferId: begun.transferId }).catch(() => undefined);
-    throw e;
+    await new Promise((r) => setTimeout(r, POLL_MS));
   }
-  return { name: begun.name, mimetype: begun.mimetype, parts, size: offset };
 }
 
-/** Saves bytes through an anchor download of an object URL created in this extension page. */
+/** The verified Blob of a `page` download, once the engine delivers it. */
+export function receiveBlob(transferId: string, signal?: AbortSignal): Promise<Blob> {
+  return new Promise((resolve, reject) => {
+    const ch = new BroadcastChannel(TRANSFER_CHANNEL);
+    const timer = setInterval(() => {
+      // Ask again in case the delivery went out before this page listened.
+      const want: TransferChannelMessage = { type: 'download-want', transferId };
+      ch.postMessage(want);
+    }, 1000);
+    const done = () => {
+      clearInterval(timer);
+      ch.close();
+    };
+    ch.onmessage = (e: MessageEvent<unknown>) => {
+      const m = e.data as Partial<TransferChannelMessage> | null;
+      if (m?.type === 'download-ready' && m.transferId === transferId && m.blob instanceof Blob) {
+        done();
+        resolve(m.blob);
+      }
+    };
+    signal?.addEventListener('abort', () => {
+      done();
+      reject(new ReplyFailure({ kind: 'cancelled', message: 'Cancelled.' }));
+    });
+  });
+}
+
+/** Saves a Blob this page already has (the viewer's "Download") through an object URL of this page. */
 export function saveBlob(blob: Blob, name: string): void {
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');

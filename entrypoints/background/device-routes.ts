@@ -59,16 +59,26 @@ export async function setApprovalBadge(count: number): Promise<void> {
   });
 }
 
-export async function handleDeviceUi(request: DeviceUiRequest, sender: ExtensionPage): Promise<Reply<unknown>> {
+export async function handleDeviceUi(
+  request: DeviceUiRequest,
+  sender: ExtensionPage,
+): Promise<Reply<unknown>> {
   const path = pagePath(sender);
   if (request.cmd === 'devices/badge') {
     if (path !== '/offscreen.html') {
-      return errorReply(request.id, 'permission', 'Only the Cipherfold engine sets the badge. Nothing was done.');
+      return errorReply(
+        request.id,
+        'permission',
+        'Only the Cipherfold engine sets the badge. Nothing was done.',
+      );
     }
     await setApprovalBadge(request.payload.count).catch(() => undefined);
     return okReply(request.id, {});
   }
-  if (DEVICE_CHROME_ONLY.has(request.cmd) && !(DEVICE_CHROME_PAGES as readonly string[]).includes(path ?? '')) {
+  if (
+    DEVICE_CHROME_ONLY.has(request.cmd) &&
+    !(DEVICE_CHROME_PAGES as readonly string[]).includes(path ?? '')
+  ) {
     return errorReply(
       request.id,
       'permission',

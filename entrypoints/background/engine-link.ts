@@ -14,6 +14,8 @@ import {
 } from '@/lib/messages';
 import { createEngineDispatcher, setBadgeSink, type EngineDispatcher } from '../offscreen/engine-host';
 import { setApprovalBadge } from './device-routes';
+import { downloadState, saveDownload } from './downloads';
+import { createTransferHost } from '../offscreen/transfer-host';
 
 const OFFSCREEN_PATH = '/offscreen.html';
 const ENGINE_TIMEOUT_MS = 60_000;
@@ -89,6 +91,7 @@ export async function callEngine<C extends keyof EngineCommands>(
       inProcess ??= createEngineDispatcher({
         host: 'background',
         version: browser.runtime.getManifest().version,
+        transferHost: createTransferHost({ save: saveDownload, state: downloadState }),
       });
       raw = await inProcess.dispatch(request);
     }

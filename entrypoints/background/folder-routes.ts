@@ -17,13 +17,26 @@ import {
   type SenderClass,
   type UiRequest,
 } from '@/lib/messages';
+import { downloadState, saveDownload } from './downloads';
 import { callEngine } from './engine-link';
 
 type ExtensionPage = Extract<SenderClass, { kind: 'extension-page' }>;
-export type FolderUiRequest = Extract<UiRequest, { cmd: FolderCommand | 'tabs/open-page' }>;
+export type FolderUiRequest = Extract<
+  UiRequest,
+  { cmd: FolderCommand | 'tabs/open-page' | 'downloads/save' | 'downloads/state' }
+>;
 
 export function isFolderUiRequest(r: UiRequest): r is FolderUiRequest {
-  return isFolderCommand(r.cmd) || r.cmd === 'tabs/open-page';
+  return (
+    isFolderCommand(r.cmd) ||
+    r.cmd === 'tabs/open-page' ||
+    r.cmd === 'downloads/save' ||
+    r.cmd === 'downloads/state'
+  );
+}
+
+function isEngineDocument(sender: ExtensionPage): boolean {
+  return sender.url === browser.runtime.getURL('/offscreen.html');
 }
 
 const CONFIRM_ONLY = new Set<string>(['folder/confirm-get', 'folder/confirm-answer']);
@@ -43,6 +56,21 @@ export async function handleFolderUi(
       (request.payload.hash ? `#${request.payload.hash}` : '');
     await browser.tabs.create({ url });
     return okReply(request.id, {});
+  }
+  if (request.cmd === 'downloads/save' || request.cmd === 'downloads/state') {
+    if (!isEngineDocument(sender)) {
+      return errorReply(
+        request.id,
+        'permission',
+        'Only the Cipherfold engine saves downloads. Nothing was done.',
+      );
+    }
+    if (request.cmd === 'downloads/save') {
+      return okReply(request.id, {
+        downloadId: await saveDownload(request.payload.url, request.payload.filename),
+      });
+    }
+    return okReply(request.id, await downloadState(request.payload.downloadId));
   }
   if (CONFIRM_ONLY.has(request.cmd) && !isConfirmPage(sender)) {
     return errorReply(

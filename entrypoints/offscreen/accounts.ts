@@ -4,6 +4,7 @@
  */
 import { AccountService } from '../../lib/engine/account-service';
 import { DeviceService } from '../../lib/engine/device-service';
+import { withBlobBodies } from '../../lib/nextcloud';
 import { IdbAccountPrefs } from '../../lib/engine/accounts/prefs';
 import type { AccountCommands, DeviceCommands, StatusResult } from '../../lib/messages';
 import { openVault, type AccountId, type Vault } from '../../lib/vault';
@@ -26,6 +27,8 @@ let replaced = false;
 export function getAccountService(): AccountService {
   service ??= new AccountService({
     vault: sharedVault,
+    // Browsers stream request bodies only over HTTP/2+: send streamed PUTs as (disk-backed) Blobs.
+    fetch: withBlobBodies((input, init) => globalThis.fetch(input, init)),
     prefs: new IdbAccountPrefs(),
     // Counters, key-checksum history and certificate pins persist in the vault (rollback detection
     // across restarts), not in memory.
@@ -101,7 +104,9 @@ export function accountHandlers(get: () => AccountService = getAccountService): 
 }
 
 type DeviceHandlers = {
-  [C in keyof DeviceCommands]: (payload: DeviceCommands[C]['payload']) => Promise<DeviceCommands[C]['result']>;
+  [C in keyof DeviceCommands]: (
+    payload: DeviceCommands[C]['payload'],
+  ) => Promise<DeviceCommands[C]['result']>;
 };
 
 export function deviceHandlers(get: () => DeviceService = getDeviceService): DeviceHandlers {

@@ -16,7 +16,14 @@ import {
   type Reply,
 } from '../../lib/messages';
 import { FolderCommandService, type SessionSource } from '../../lib/engine/folder-commands';
-import { accountHandlers, deviceHandlers, engineStatus, getAccountService, getDeviceService } from './accounts';
+import type { TransferHost } from './transfer-host';
+import {
+  accountHandlers,
+  deviceHandlers,
+  engineStatus,
+  getAccountService,
+  getDeviceService,
+} from './accounts';
 
 export { getAccountService, setBadgeSink } from './accounts';
 
@@ -32,6 +39,8 @@ export interface EngineHostOptions {
   version: string | Promise<string>;
   /** Unlocked sessions per server origin (the account service); none → folder commands answer `locked`. */
   sessions?: SessionSource;
+  /** Upload files in and verified downloads out (transfer-host.ts); none → downloads answer `unsupported`. */
+  transferHost?: TransferHost;
 }
 
 export interface EngineDispatcher {
@@ -50,7 +59,9 @@ function randomViewId(): string {
 export function createEngineDispatcher(opts: EngineHostOptions): EngineDispatcher {
   const folders = new FolderCommandService(opts.sessions ?? getAccountService(), {
     randomId: randomViewId,
+    ...(opts.transferHost ? { sinkFor: opts.transferHost.sinkFor } : {}),
   });
+  opts.transferHost?.attach(folders);
   const handlers: Handlers = {
     'engine/ping': async () => ({ version: await opts.version, host: opts.host }),
     'engine/status': () => engineStatus(),

@@ -11,15 +11,14 @@
  * - Destructive actions (delete) run only after `confirmAnswer(…, true)`, which the background accepts
  *   only from confirm.html (extension chrome outside the page).
  */
-import { fromBase64, toBase64, concatBytes, type Bytes } from '../crypto/bytes';
+import { toBase64 } from '../crypto/bytes';
 import { fail, isCipherfoldError } from '../errors';
 import {
-  TRANSFER_CHUNK_BYTES,
-  TRANSFER_MAX_BYTES,
   VAULT_LOCKED_MESSAGE,
   type ConfirmAction,
   type ConfirmDetails,
   type ConfirmState,
+  type DownloadDelivery,
   type FolderCommands,
   type FolderEntryInfo,
   type FolderListing,
@@ -28,6 +27,8 @@ import type { Uuid32 } from '../protocol/metadata';
 import type { E2eeSession, OpenedFolder } from './folders';
 import { deleteEntries, moveEntry, renameEntry } from './ops';
 import { isSameOrBelow, joinPath, splitPath } from './paths';
+import { TransferManager } from './transfer-manager';
+import { downloadTo, pump, uploadStream, type DownloadSink } from './transfers';
 import { zipStream } from './zip-folder';
 
 /** The account service contract this module needs (lib/engine/account-service.ts). */
@@ -47,21 +48,37 @@ interface View {
   lastUsed: number;
 }
 
-interface Upload {
+/** An upload announced by `folder/upload-begin`, waiting for its file (`attachUploadSource`). */
+interface PendingUpload {
   viewId: string;
   path: string;
   name: string;
   size: number;
   mimetype: string;
-  parts: Bytes[];
-  received: number;
-  lastUsed: number;
+  created: number;
 }
 
-interface Download {
-  data: Bytes;
-  lastUsed: number;
+/** A file's bytes as the engine host received them (a Blob: read once, as a stream). */
+export interface UploadSource {
+  readonly size: number;
+  stream(): ReadableStream<Uint8Array>;
 }
+
+/** What a verified download is, for the host's sink. */
+export interface DownloadTarget {
+  transferId: string;
+  name: string;
+  mimetype: string;
+  /** Plaintext size when known (single files), null for zips. */
+  size: number | null;
+  deliver: DownloadDelivery;
+}
+
+/**
+ * Where the host puts a download: `write` gets unverified plaintext, `close` is called only after the tag
+ * verified and must resolve once the file was handed over (saved, delivered); `abort` discards.
+ */
+export type DownloadSinkFactory = (target: DownloadTarget) => DownloadSink;
 
 interface Confirmation {
   viewId: string;
@@ -77,10 +94,15 @@ interface Confirmation {
 export interface FolderCommandOptions {
   now?: () => number;
   randomId?: () => string;
+  /** Where verified downloads go; without one, downloads answer `unsupported`. */
+  sinkFor?: DownloadSinkFactory;
+  /** Blobs above this size use chunked upload v2 (default lib/engine/transfers: 256 MiB). */
+  chunkThreshold?: number;
 }
 
 const MAX_VIEWS = 64;
-const TRANSFER_TTL_MS = 15 * 60_000;
+/** An announced upload whose file did not arrive in this time is dropped. */
+const PENDING_UPLOAD_TTL_MS = 2 * 60_000;
 const CONFIRM_TTL_MS = 5 * 60_000;
 
 function defaultRandomId(): string {
@@ -108,8 +130,10 @@ export type FolderHandlers = { [C in keyof FolderCommands]: Handler<C> };
 
 export class FolderCommandService {
   private readonly views = new Map<string, View>();
-  private readonly uploads = new Map<string, Upload>();
-  private readonly downloads = new Map<string, Download>();
+  private readonly pendingUploads = new Map<string, PendingUpload>();
+  readonly transfers: TransferManager;
+  private readonly sinkFor: DownloadSinkFactory | undefined;
+  private readonly chunkThreshold: number | undefined;
   private readonly confirms = new Map<string, Confirmation>();
   /** Origins whose page showed the server's own in-browser E2EE code. */
   private readonly serverE2eePages = new Set<string>();
@@ -122,6 +146,55 @@ export class FolderCommandService {
   ) {
     this.now = options.now ?? (() => Date.now());
     this.randomId = options.randomId ?? defaultRandomId;
+    this.sinkFor = options.sinkFor;
+    this.chunkThreshold = options.chunkThreshold;
+    this.transfers = new TransferManager({ now: this.now, randomId: this.randomId });
+  }
+
+  /**
+   * The file of an upload announced with `folder/upload-begin` arrived (the host got it from an extension
+   * page over its transfer channel): starts the upload in the engine. Returns false when the id is unknown
+   * or the size differs from the announced one (nothing is uploaded then).
+   */
+  attachUploadSource(transferId: string, source: UploadSource): boolean {
+    this.sweep();
+    const u = this.pendingUploads.get(transferId);
+    if (!u || source.size !== u.size) return false;
+    this.pendingUploads.delete(transferId);
+    this.transfers.start(
+      { kind: 'upload', name: u.name, total: u.size, viewId: u.viewId },
+      async ({ signal, onProgress }) => {
+        const { v, folder } = await this.openIn(u.viewId, u.path);
+        const id = await uploadStream(
+          this.session(v.origin),
+          folder,
+          {
+            name: u.name,
+            mimetype: u.mimetype || 'application/octet-stream',
+            size: u.size,
+            stream: () => source.stream(),
+          },
+          {
+            signal,
+            onProgress,
+            ...(this.chunkThreshold !== undefined ? { chunkThreshold: this.chunkThreshold } : {}),
+          },
+        );
+        return { resultId: id };
+      },
+      transferId,
+    );
+    return true;
+  }
+
+  private sink(target: DownloadTarget): DownloadSink {
+    if (!this.sinkFor) {
+      throw fail(
+        'unsupported',
+        'This part of Cipherfold cannot save files. Nothing was downloaded. Use the folder view in your browser.',
+      );
+    }
+    return this.sinkFor(target);
   }
 
   // ------------------------------------------------------------ content-script questions
@@ -300,100 +373,83 @@ export class FolderCommandService {
       'folder/upload-begin': async ({ viewId, path, name, size, mimetype }) => {
         const v = this.view(viewId);
         this.inside(v, path);
-        if (size < 0 || size > TRANSFER_MAX_BYTES) {
-          throw fail(
-            'unsupported',
-            'This file is too large to upload here. Nothing was uploaded. Use the desktop client for files over 1 GiB.',
-          );
+        if (!Number.isSafeInteger(size) || size < 0) {
+          throw fail('format', 'The size of this file is invalid. Nothing was uploaded. Try again.');
         }
         this.sweep();
         const transferId = this.randomId();
-        this.uploads.set(transferId, {
-          viewId,
-          path,
-          name,
-          size,
-          mimetype,
-          parts: [],
-          received: 0,
-          lastUsed: this.now(),
-        });
+        this.pendingUploads.set(transferId, { viewId, path, name, size, mimetype, created: this.now() });
         return { transferId };
       },
-      'folder/upload-chunk': async ({ transferId, data }) => {
-        const u = this.upload(transferId);
-        const bytes = fromBase64(data, 'An upload chunk');
-        if (bytes.length > TRANSFER_CHUNK_BYTES || u.received + bytes.length > u.size) {
-          this.uploads.delete(transferId);
-          throw fail('format', 'The upload sent more data than announced. Nothing was uploaded. Try again.');
-        }
-        u.parts.push(bytes);
-        u.received += bytes.length;
-        u.lastUsed = this.now();
-        return { received: u.received };
-      },
-      'folder/upload-finish': async ({ transferId }) => {
-        const u = this.upload(transferId);
-        this.uploads.delete(transferId);
-        if (u.received !== u.size) {
-          throw fail('format', 'The upload ended before all data arrived. Nothing was uploaded. Try again.');
-        }
-        const { v, folder } = await this.openIn(u.viewId, u.path);
-        const id = await this.session(v.origin).uploadFile(
-          folder,
-          u.name,
-          concatBytes(...u.parts),
-          u.mimetype || 'application/octet-stream',
-        );
-        return { id };
-      },
+      'folder/transfers': async ({ viewId }) => ({ transfers: this.transfers.list(viewId ?? undefined) }),
       'folder/transfer-cancel': async ({ transferId }) => {
-        this.uploads.delete(transferId);
-        this.downloads.delete(transferId);
+        this.pendingUploads.delete(transferId);
+        this.transfers.cancel(transferId);
         return {};
       },
-      'folder/download-begin': async ({ viewId, path, id }) => {
+      'folder/transfers-clear': async ({ viewId }) => {
+        this.transfers.clearFinished(viewId ?? undefined);
+        return {};
+      },
+      'folder/download-begin': async ({ viewId, path, id, deliver }) => {
         const { v, folder } = await this.openIn(viewId, path);
         const [uuid] = this.entryIds(folder, [id]);
-        const file = await this.session(v.origin).downloadFile(folder, uuid!);
-        this.sweep();
-        const transferId = this.randomId();
-        this.downloads.set(transferId, { data: file.data, lastUsed: this.now() });
-        return { transferId, name: file.name, mimetype: file.mimetype, size: file.data.length };
+        const entry = folder.verified.inner.files.get(uuid!);
+        if (!entry) throw fail('missing-file', 'This file is not in the folder any more. Reload the folder.');
+        const info = folder.entries.find((e) => e.id === uuid);
+        const size = info?.kind === 'file' && info.size !== undefined ? info.size : null;
+        const name = entry.filename;
+        const mimetype = entry.mimetype || 'application/octet-stream';
+        const session = this.session(v.origin);
+        const transferId = this.transfers.start(
+          { kind: 'download', name, total: size, viewId },
+          async ({ signal, onProgress, saving }) => {
+            const sink = this.sink({ transferId, name, mimetype, size, deliver });
+            await downloadTo(session, folder, uuid!, announceSaving(sink, saving), { signal, onProgress });
+          },
+        );
+        return { transferId, name, mimetype, size: size ?? 0 };
       },
       'folder/download-zip-begin': async ({ viewId, path, ids }) => {
         const { v, folder } = await this.openIn(viewId, path);
         const uuids = ids.length ? this.entryIds(folder, ids) : undefined;
         const session = this.session(v.origin);
-        const data = new Uint8Array(
-          await new Response(zipStream(session, folder, uuids)).arrayBuffer(),
-        ) as Bytes;
-        if (data.length > TRANSFER_MAX_BYTES) {
-          throw fail(
-            'unsupported',
-            'This selection is too large to download as one zip here. Nothing was saved. Download fewer items at a time.',
-          );
-        }
-        this.sweep();
-        const transferId = this.randomId();
-        this.downloads.set(transferId, { data, lastUsed: this.now() });
         const base =
           uuids?.length === 1
             ? folder.entries.find((e) => e.id === uuids[0])!.name
             : (folder.clearPath[folder.clearPath.length - 1] ?? 'download');
-        return { transferId, name: `${base}.zip`, mimetype: 'application/zip', size: data.length };
-      },
-      'folder/download-chunk': async ({ transferId, offset }) => {
-        const d = this.downloads.get(transferId);
-        if (!d) throw fail('not-found', 'This download has expired. Nothing was saved. Start it again.');
-        if (offset < 0 || offset > d.data.length)
-          throw fail('format', 'A download chunk was asked for out of range. Start the download again.');
-        const end = Math.min(d.data.length, offset + TRANSFER_CHUNK_BYTES);
-        const done = end >= d.data.length;
-        const data = toBase64(d.data.subarray(offset, end));
-        if (done) this.downloads.delete(transferId);
-        else d.lastUsed = this.now();
-        return { data, done };
+        const name = `${base}.zip`;
+        const transferId = this.transfers.start(
+          { kind: 'zip', name, total: null, viewId },
+          async ({ signal, onProgress, saving }) => {
+            const sink = this.sink({
+              transferId,
+              name,
+              mimetype: 'application/zip',
+              size: null,
+              deliver: 'save',
+            });
+            const started = Date.now();
+            let bytes = 0;
+            const counted = zipStream(session, folder, uuids).pipeThrough(
+              new TransformStream<Uint8Array, Uint8Array>({
+                transform(chunk, c) {
+                  if (signal.aborted)
+                    throw fail('cancelled', 'The transfer was cancelled. Nothing was kept.');
+                  bytes += chunk.length;
+                  onProgress({
+                    bytes,
+                    total: undefined,
+                    bytesPerSecond: bytes / Math.max(0.001, (Date.now() - started) / 1000),
+                  });
+                  c.enqueue(chunk);
+                },
+              }),
+            );
+            await pump(counted, announceSaving(sink, saving), signal);
+          },
+        );
+        return { transferId, name, mimetype: 'application/zip', size: 0 };
       },
       'folder/confirm-request': async ({ viewId, path, action, ids }) => {
         const { v, folder } = await this.openIn(viewId, path);
@@ -451,12 +507,6 @@ export class FolderCommandService {
     };
   }
 
-  private upload(transferId: string): Upload {
-    const u = this.uploads.get(transferId);
-    if (!u) throw fail('not-found', 'This upload has expired. Nothing was uploaded. Start it again.');
-    return u;
-  }
-
   private confirmation(confirmId: string): Confirmation {
     const c = this.confirms.get(confirmId);
     if (!c || (c.state === 'pending' && this.now() - c.created > CONFIRM_TTL_MS)) {
@@ -468,8 +518,21 @@ export class FolderCommandService {
   /** Drops stale transfers and confirmations (they hold decrypted bytes or pending actions). */
   private sweep(): void {
     const now = this.now();
-    for (const [id, u] of this.uploads) if (now - u.lastUsed > TRANSFER_TTL_MS) this.uploads.delete(id);
-    for (const [id, d] of this.downloads) if (now - d.lastUsed > TRANSFER_TTL_MS) this.downloads.delete(id);
+    for (const [id, u] of this.pendingUploads) {
+      if (now - u.created > PENDING_UPLOAD_TTL_MS) this.pendingUploads.delete(id);
+    }
     for (const [id, c] of this.confirms) if (now - c.created > 4 * CONFIRM_TTL_MS) this.confirms.delete(id);
   }
+}
+
+/** The sink's `close` runs after verification: the transfer shows "saving" while the host hands it over. */
+function announceSaving(sink: DownloadSink, saving: () => void): DownloadSink {
+  return {
+    write: (c) => sink.write(c),
+    close: () => {
+      saving();
+      return sink.close();
+    },
+    abort: (r) => sink.abort(r),
+  };
 }

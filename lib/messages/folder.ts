@@ -8,9 +8,14 @@
  * names of encrypted items), which the engine re-checks against the view's encrypted root on every call.
  * Decrypted names travel only to extension pages.
  *
- * Bytes (uploads, downloads) travel as base64 chunks of at most `TRANSFER_CHUNK_BYTES`: extension
- * messaging is JSON-only in Chrome, and the folder view and the engine live in different documents.
+ * Bytes never travel in these messages (extension messaging is JSON-only in Chrome). The engine owns
+ * every transfer: an upload's File is handed to the engine document over the extension-origin
+ * BroadcastChannel `TRANSFER_CHANNEL` (a Blob reference, no copy, read by the engine as a stream); a
+ * download is decrypted by the engine and either saved through the downloads API or, for previews, handed
+ * back over the same channel as a Blob, in both cases only after its tag verified. See
+ * entrypoints/README.md, "Transfers".
  */
+import { ERROR_KINDS, type ErrorKind } from '../errors';
 import { defineChannel } from './envelope';
 import {
   arrayOf,
@@ -27,10 +32,44 @@ import {
 } from './guards';
 import { isFolderPath, isViewId } from './content';
 
-/** Raw bytes per upload/download chunk (base64 makes it a third larger on the wire). */
-export const TRANSFER_CHUNK_BYTES = 1024 * 1024;
-/** Largest file the chunked message path accepts (the engine holds it in memory until it is encrypted). */
-export const TRANSFER_MAX_BYTES = 1024 * 1024 * 1024;
+/** The BroadcastChannel (extension origin only) that carries upload Files in and preview Blobs out. */
+export const TRANSFER_CHANNEL = 'cipherfold-transfers';
+
+/** Messages on `TRANSFER_CHANNEL` (structured clone, so Blobs pass by reference). */
+export type TransferChannelMessage =
+  /** page → engine: the file for an upload announced with `folder/upload-begin`. */
+  | { type: 'upload-source'; transferId: string; file: Blob }
+  /** engine → page: a verified download delivered for a preview (`deliver: 'page'`). */
+  | { type: 'download-ready'; transferId: string; blob: Blob }
+  /** page → engine: deliver again (the page was not listening yet); the engine keeps it a few minutes. */
+  | { type: 'download-want'; transferId: string };
+
+export const TRANSFER_KINDS = ['upload', 'download', 'zip'] as const;
+export type TransferKind = (typeof TRANSFER_KINDS)[number];
+/** `waiting`: queued behind other uploads (or for its file); `saving`: verified, being handed over. */
+export const TRANSFER_STATES = ['waiting', 'running', 'saving', 'done', 'failed', 'cancelled'] as const;
+export type TransferState = (typeof TRANSFER_STATES)[number];
+
+export interface TransferView {
+  transferId: string;
+  kind: TransferKind;
+  /** Decrypted name (extension pages only). */
+  name: string;
+  viewId: string | null;
+  state: TransferState;
+  /** Plaintext bytes moved so far. */
+  bytes: number;
+  total: number | null;
+  bytesPerSecond: number;
+  startedAt: number;
+  endedAt: number | null;
+  /** How it failed or was cancelled, for the user. */
+  message: string | null;
+  /** The error kind of a failure (`tag`, `network`, …), so the page can name the check. */
+  errorKind: ErrorKind | null;
+  /** The uploaded entry's server name (32 hex), once done. */
+  resultId: string | null;
+}
 
 /**
  * Message of the typed `locked` error the engine answers when no unlocked account exists for the origin.
@@ -44,10 +83,6 @@ export const isTransferId: Guard<string> = stringOf(64, /^[A-Za-z0-9_-]{16,64}$/
 export const isServerFileId: Guard<string> = stringOf(32, /^[0-9]{1,20}$/);
 /** A clear name as a user types it (validated again by the engine). */
 export const isClearName: Guard<string> = stringOf(255, /^[^/\0]+$/);
-const isBase64Chunk: Guard<string> = stringOf(
-  Math.ceil(TRANSFER_CHUNK_BYTES / 3) * 4 + 4,
-  /^[A-Za-z0-9+/]*={0,2}$/,
-);
 const isNullableInt: Guard<number | null> = union(isInteger, literal(null));
 const isNullableFileId: Guard<string | null> = union(isServerFileId, literal(null));
 
@@ -86,6 +121,26 @@ export interface FolderListing {
   /** The Nextcloud page of this view runs the server's own in-browser E2EE code. */
   pageRunsServerE2ee: boolean;
 }
+
+export const DOWNLOAD_DELIVERIES = ['save', 'page'] as const;
+export type DownloadDelivery = (typeof DOWNLOAD_DELIVERIES)[number];
+
+const isTime = (x: unknown): x is number => isInteger(x) && x >= 0;
+export const isTransferView: Guard<TransferView> = objectOf({
+  transferId: isTransferId,
+  kind: oneOf(TRANSFER_KINDS),
+  name: stringOf(1024),
+  viewId: union(isViewId, literal(null)),
+  state: oneOf(TRANSFER_STATES),
+  bytes: isTime,
+  total: union(isTime, literal(null)),
+  bytesPerSecond: isTime,
+  startedAt: isTime,
+  endedAt: union(isTime, literal(null)),
+  message: union(stringOf(2000), literal(null)),
+  errorKind: union(oneOf(ERROR_KINDS), literal(null)),
+  resultId: union(isUuidName, literal(null)),
+});
 
 export const CONFIRM_ACTIONS = ['delete'] as const;
 export type ConfirmAction = (typeof CONFIRM_ACTIONS)[number];
@@ -147,21 +202,19 @@ export type FolderCommands = {
     payload: { viewId: string; path: string; name: string; size: number; mimetype: string };
     result: { transferId: string };
   };
-  'folder/upload-chunk': { payload: { transferId: string; data: string }; result: { received: number } };
-  'folder/upload-finish': { payload: { transferId: string }; result: { id: string } };
+  /** Transfers of one view (`viewId`) or all of them (`null`, the popup), newest first. */
+  'folder/transfers': { payload: { viewId: string | null }; result: { transfers: TransferView[] } };
   'folder/transfer-cancel': { payload: { transferId: string }; result: Empty };
+  'folder/transfers-clear': { payload: { viewId: string | null }; result: Empty };
+  /** `save`: to the user's downloads folder; `page`: a Blob on `TRANSFER_CHANNEL` (viewer). */
   'folder/download-begin': {
-    payload: { viewId: string; path: string; id: string };
+    payload: { viewId: string; path: string; id: string; deliver: DownloadDelivery };
     result: { transferId: string; name: string; mimetype: string; size: number };
   };
   /** A zip of the selected items (all when `ids` is empty), folders included, each member verified. */
   'folder/download-zip-begin': {
     payload: { viewId: string; path: string; ids: string[] };
     result: { transferId: string; name: string; mimetype: string; size: number };
-  };
-  'folder/download-chunk': {
-    payload: { transferId: string; offset: number };
-    result: { data: string; done: boolean };
   };
   /** Records a destructive action; the background then opens confirm.html for it. */
   'folder/confirm-request': {
@@ -206,17 +259,17 @@ export const folderSpec = {
     payload: objectOf({ ...viewPath, name: isClearName, size: isInteger, mimetype: stringOf(255) }),
     result: objectOf({ transferId: isTransferId }),
   },
-  'folder/upload-chunk': {
-    payload: objectOf({ transferId: isTransferId, data: isBase64Chunk }),
-    result: objectOf({ received: isInteger }),
-  },
-  'folder/upload-finish': {
-    payload: objectOf({ transferId: isTransferId }),
-    result: objectOf({ id: isUuidName }),
+  'folder/transfers': {
+    payload: objectOf({ viewId: union(isViewId, literal(null)) }),
+    result: objectOf({ transfers: arrayOf(isTransferView, 1000) }),
   },
   'folder/transfer-cancel': { payload: objectOf({ transferId: isTransferId }), result: isEmpty },
+  'folder/transfers-clear': {
+    payload: objectOf({ viewId: union(isViewId, literal(null)) }),
+    result: isEmpty,
+  },
   'folder/download-begin': {
-    payload: objectOf({ ...viewPath, id: isUuidName }),
+    payload: objectOf({ ...viewPath, id: isUuidName, deliver: oneOf(DOWNLOAD_DELIVERIES) }),
     result: objectOf({
       transferId: isTransferId,
       name: stringOf(1024),
@@ -232,10 +285,6 @@ export const folderSpec = {
       mimetype: stringOf(255),
       size: isInteger,
     }),
-  },
-  'folder/download-chunk': {
-    payload: objectOf({ transferId: isTransferId, offset: isInteger }),
-    result: objectOf({ data: isBase64Chunk, done: isBoolean }),
   },
   'folder/confirm-request': {
     payload: objectOf({ ...viewPath, action: oneOf(CONFIRM_ACTIONS), ids: arrayOf(isUuidName, 10_000) }),
@@ -262,12 +311,36 @@ export type OpenablePage = (typeof OPENABLE_PAGES)[number];
 export type FolderUiExtraCommands = {
   /** Opens an extension page (viewer, folder view as a tab) with a fragment of ids only. */
   'tabs/open-page': { payload: { page: OpenablePage; hash: string }; result: Empty };
+  /**
+   * Engine → background (Chrome: from the offscreen document only): save a verified download, given as an
+   * object URL of the engine document, to the user's downloads folder.
+   */
+  'downloads/save': { payload: { url: string; filename: string }; result: { downloadId: number } };
+  /** Engine → background: how that download is doing (the engine revokes its URL when it ended). */
+  'downloads/state': {
+    payload: { downloadId: number };
+    result: { state: 'in_progress' | 'complete' | 'interrupted' | 'gone'; error: string | null };
+  };
 };
 
 export const folderUiExtraSpec = {
   'tabs/open-page': {
     payload: objectOf({ page: oneOf(OPENABLE_PAGES), hash: stringOf(512, /^[A-Za-z0-9_=&%.-]*$/) }),
     result: isEmpty,
+  },
+  'downloads/save': {
+    payload: objectOf({
+      url: stringOf(512, /^blob:[a-z-]+-extension:\/\/[A-Za-z0-9._-]+\/[0-9a-f-]{36}$/),
+      filename: stringOf(255),
+    }),
+    result: objectOf({ downloadId: isInteger }),
+  },
+  'downloads/state': {
+    payload: objectOf({ downloadId: isInteger }),
+    result: objectOf({
+      state: oneOf(['in_progress', 'complete', 'interrupted', 'gone'] as const),
+      error: union(stringOf(200), literal(null)),
+    }),
   },
 } satisfies { [C in keyof FolderUiExtraCommands]: { payload: Guard<unknown>; result: Guard<unknown> } };
 

@@ -21,3 +21,4 @@ export { parseMultistatus } from './multistatus';
 export { parseXml } from './xml';
 export type { XmlElement, XmlNode, XmlAttribute } from './xml';
 export * from './types';
+export { withBlobBodies } from './blob-bodies';

@@ -109,3 +109,21 @@ export async function pageReadableText(page: Page): Promise<string> {
     return out.join('\n') + '\n' + document.title + '\n' + location.href;
   });
 }
+
+export interface SavedDownload {
+  filename: string;
+  basename: string;
+  state: string;
+  bytes: number;
+}
+
+/** What the browser's downloads API saved on this device (the engine saves verified downloads there). */
+export async function savedDownloads(device: Device): Promise<SavedDownload[]> {
+  const items = await device.serviceWorker.evaluate(() => chrome.downloads.search({}));
+  return items.map((d) => ({
+    filename: d.filename,
+    basename: d.filename.split(/[\\/]/).pop() ?? '',
+    state: d.state,
+    bytes: d.bytesReceived,
+  }));
+}

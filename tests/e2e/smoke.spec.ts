@@ -23,6 +23,14 @@ test('the extension loads, with least privilege at install', async ({ serviceWor
   expect(manifest.host_permissions).toBeUndefined();
   expect(manifest.content_scripts).toBeUndefined();
   expect(manifest.optional_host_permissions).toEqual(['http://*/*', 'https://*/*']);
+  // No tabs, webRequest, cookies or history: only what the product uses (downloads: verified saves).
+  expect([...manifest.permissions].sort()).toEqual([
+    'downloads',
+    'offscreen',
+    'scripting',
+    'sidePanel',
+    'storage',
+  ]);
   expect(JSON.stringify(manifest)).not.toContain('<all_urls>');
 });
 

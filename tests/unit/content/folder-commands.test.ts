@@ -1,18 +1,44 @@
 /**
  * The engine side of the folder view against the stand-in: what the content script may learn (booleans,
- * ids), view confinement to a server-verified encrypted root, chunked transfers and the confirmation gate.
+ * ids), view confinement to a server-verified encrypted root, engine-owned transfers and the confirmation gate.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toBase64, utf8 } from '../../../lib/crypto/bytes';
+import { utf8 } from '../../../lib/crypto/bytes';
 import { FolderCommandService, type FolderHandlers } from '../../../lib/engine/folder-commands';
 import { isCipherfoldError } from '../../../lib/errors';
-import { contentChannel, folderChannel, VAULT_LOCKED_MESSAGE } from '../../../lib/messages';
+import {
+  contentChannel,
+  folderChannel,
+  VAULT_LOCKED_MESSAGE,
+  type TransferView,
+} from '../../../lib/messages';
 import { makeWorld, type World } from '../engine/helpers';
 
 let world: World;
 let svc: FolderCommandService;
 let h: FolderHandlers;
 let origin: string;
+
+interface Recorded {
+  state: 'open' | 'closed' | 'aborted';
+  parts: Uint8Array[];
+  deliver: string;
+}
+const sinks = new Map<string, Recorded>();
+
+const concat = (parts: Uint8Array[]) => Buffer.concat(parts.map((p) => Buffer.from(p)));
+
+/** Polls the engine's transfer list until the transfer ended. */
+async function settle(transferId: string): Promise<TransferView> {
+  for (let i = 0; i < 400; i++) {
+    const t = (await h['folder/transfers']({ viewId: null })).transfers.find(
+      (x) => x.transferId === transferId,
+    );
+    if (t && (t.state === 'done' || t.state === 'failed' || t.state === 'cancelled')) return t;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`transfer ${transferId} did not end`);
+}
 
 async function kind(p: Promise<unknown>): Promise<string | undefined> {
   try {
@@ -33,7 +59,20 @@ beforeAll(async () => {
   const folder = await session.open(root.path);
   await session.uploadFile(folder, 'secret.txt', utf8('top secret'), 'text/plain');
   await session.createFolder(await session.reopen(folder), 'Sub');
-  svc = new FolderCommandService({ sessionFor: (o) => (o === origin ? session : undefined) });
+  svc = new FolderCommandService(
+    { sessionFor: (o) => (o === origin ? session : undefined) },
+    {
+      sinkFor: (t) => {
+        const rec: Recorded = { state: 'open', parts: [], deliver: t.deliver };
+        sinks.set(t.transferId, rec);
+        return {
+          write: (c) => void rec.parts.push(c.slice()),
+          close: () => void (rec.state = 'closed'),
+          abort: () => void (rec.state = 'aborted'),
+        };
+      },
+    },
+  );
   h = svc.handlers();
 }, 60_000);
 
@@ -79,39 +118,90 @@ describe('folder view commands', () => {
     expect(await h['folder/navigate-hint']({ viewId, fileId: plainId })).toEqual({ path: null });
   });
 
-  it('uploads in chunks, refuses more bytes than announced, downloads the same bytes', async () => {
+  it('uploads a file handed to the engine, downloads it through the sink only after the tag verified', async () => {
     const { viewId } = await svc.openView(origin, 1, '/Vault');
-    const data = utf8('x'.repeat(3000));
+    const text = 'x'.repeat(300_000);
     const { transferId } = await h['folder/upload-begin']({
       viewId,
       path: '/Vault',
       name: 'x.txt',
-      size: 3000,
+      size: text.length,
       mimetype: 'text/plain',
     });
-    await h['folder/upload-chunk']({ transferId, data: toBase64(data.subarray(0, 1000)) });
-    await h['folder/upload-chunk']({ transferId, data: toBase64(data.subarray(1000)) });
-    const { id } = await h['folder/upload-finish']({ transferId });
-    const dl = await h['folder/download-begin']({ viewId, path: '/Vault', id });
-    expect(dl).toMatchObject({ name: 'x.txt', size: 3000 });
-    const chunk = await h['folder/download-chunk']({ transferId: dl.transferId, offset: 0 });
-    expect(chunk.done).toBe(true);
-    expect(Buffer.from(chunk.data, 'base64').toString()).toBe('x'.repeat(3000));
-    expect(await kind(h['folder/download-chunk']({ transferId: dl.transferId, offset: 0 }))).toBe(
-      'not-found',
+    // A file of another size, or an id that was never announced, is refused (nothing starts).
+    expect(svc.attachUploadSource(transferId, new Blob(['short']))).toBe(false);
+    expect(svc.attachUploadSource('A'.repeat(32), new Blob([text]))).toBe(false);
+    expect(svc.attachUploadSource(transferId, new Blob([text]))).toBe(true);
+    expect(svc.attachUploadSource(transferId, new Blob([text]))).toBe(false); // single use
+    const up = await settle(transferId);
+    expect(up).toMatchObject({ kind: 'upload', state: 'done', bytes: text.length, name: 'x.txt', viewId });
+    expect(up.resultId).toMatch(/^[0-9a-f]{32}$/i);
+    expect(folderChannel.isResult('folder/transfers', await h['folder/transfers']({ viewId: null }))).toBe(
+      true,
     );
 
-    const over = await h['folder/upload-begin']({
+    const dl = await h['folder/download-begin']({
       viewId,
       path: '/Vault',
-      name: 'y.txt',
-      size: 2,
+      id: up.resultId!,
+      deliver: 'save',
+    });
+    expect(dl).toMatchObject({ name: 'x.txt', size: text.length, mimetype: 'text/plain' });
+    expect(await settle(dl.transferId)).toMatchObject({
+      state: 'done',
+      kind: 'download',
+      bytes: text.length,
+    });
+    expect(sinks.get(dl.transferId)).toMatchObject({ state: 'closed', deliver: 'save' });
+    expect(new TextDecoder().decode(concat(sinks.get(dl.transferId)!.parts))).toBe(text);
+
+    // A flipped ciphertext byte (written under a lock with the unchanged metadata, as a hostile server
+    // could): the sink is aborted, never closed, and the transfer says why.
+    const c = world.client('alice');
+    const root = await world.session('alice').open('/Vault');
+    const blobPath = `/Vault/${up.resultId}`;
+    const blob = new Uint8Array(await new Response((await c.dav.download(blobPath)).body).arrayBuffer());
+    blob[10]! ^= 1;
+    const t = await c.e2ee.lock(root.ref.fileId, root.verified.inner.counter + 1);
+    await c.dav.upload(blobPath, blob, { token: t });
+    const { metadata, signature } = await c.e2ee.getMetadata(root.ref.fileId);
+    await c.e2ee.updateMetadata(root.ref.fileId, metadata, signature, t);
+    await c.e2ee.unlock(root.ref.fileId, t);
+    const bad = await h['folder/download-begin']({
+      viewId,
+      path: '/Vault',
+      id: up.resultId!,
+      deliver: 'page',
+    });
+    const ended = await settle(bad.transferId);
+    expect(ended.state).toBe('failed');
+    expect(ended.message).toMatch(/changed|tamper|damaged|verif/i);
+    expect(sinks.get(bad.transferId)).toMatchObject({ state: 'aborted', deliver: 'page' });
+  }, 30_000);
+
+  it('cancels a waiting upload and drops an upload whose file never came', async () => {
+    const { viewId } = await svc.openView(origin, 1, '/Vault');
+    const a = await h['folder/upload-begin']({
+      viewId,
+      path: '/Vault',
+      name: 'a.bin',
+      size: 3,
       mimetype: '',
     });
-    expect(
-      await kind(h['folder/upload-chunk']({ transferId: over.transferId, data: toBase64(utf8('abc')) })),
-    ).toBe('format');
-    expect(await kind(h['folder/upload-finish']({ transferId: over.transferId }))).toBe('not-found');
+    await h['folder/transfer-cancel']({ transferId: a.transferId });
+    expect(svc.attachUploadSource(a.transferId, new Blob(['abc']))).toBe(false);
+    const b = await h['folder/upload-begin']({
+      viewId,
+      path: '/Vault',
+      name: 'b.bin',
+      size: 3,
+      mimetype: '',
+    });
+    expect(svc.attachUploadSource(b.transferId, new Blob(['abc']))).toBe(true);
+    await h['folder/transfer-cancel']({ transferId: b.transferId });
+    expect((await settle(b.transferId)).state).toMatch(/^(cancelled|done)$/);
+    await h['folder/transfers-clear']({ viewId });
+    expect((await h['folder/transfers']({ viewId })).transfers).toEqual([]);
   }, 30_000);
 
   it('deletes only after an approved confirmation', async () => {
