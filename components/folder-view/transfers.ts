@@ -51,6 +51,22 @@ export async function startUpload(
   return transferId;
 }
 
+/** Announces a folder tree and hands its files to the engine, in the announced order. */
+export async function startTreeUpload(
+  viewId: string,
+  path: string,
+  items: { relPath: string; file: Blob; mimetype: string }[],
+): Promise<string> {
+  const { transferId } = await uiCallOrThrow('folder/upload-tree-begin', {
+    viewId,
+    path,
+    items: items.map((i) => ({ relPath: i.relPath, size: i.file.size, mimetype: i.mimetype.slice(0, 255) })),
+  });
+  const m: TransferChannelMessage = { type: 'upload-tree-source', transferId, files: items.map((i) => i.file) };
+  transferChannel().postMessage(m);
+  return transferId;
+}
+
 export async function startDownload(
   viewId: string,
   path: string,

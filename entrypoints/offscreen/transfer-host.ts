@@ -111,6 +111,12 @@ export function createTransferHost(save: SaveApi): TransferHost {
         if (!m || typeof m !== 'object' || typeof m.transferId !== 'string') return;
         if (m.type === 'upload-source' && m.file instanceof Blob) {
           folders.attachUploadSource(m.transferId, m.file);
+        } else if (
+          m.type === 'upload-tree-source' &&
+          Array.isArray(m.files) &&
+          m.files.every((f: unknown) => f instanceof Blob)
+        ) {
+          folders.attachTreeSources(m.transferId, m.files);
         } else if (m.type === 'download-want') {
           const r = ready.get(m.transferId);
           if (r) post({ type: 'download-ready', transferId: m.transferId, blob: r.blob });

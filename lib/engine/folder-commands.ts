@@ -22,10 +22,12 @@ import {
   type FolderCommands,
   type FolderEntryInfo,
   type FolderListing,
+  type TreeUploadItem,
 } from '../messages/folder';
 import type { Uuid32 } from '../protocol/metadata';
 import type { E2eeSession, OpenedFolder } from './folders';
-import { deleteEntries, moveEntry, renameEntry } from './ops';
+import { deleteEntries, moveEntry, renameEntry, uploadTree } from './ops';
+import { buildTree, treeSegments } from './tree-items';
 import { isSameOrBelow, joinPath, splitPath } from './paths';
 import { TransferManager } from './transfer-manager';
 import { downloadTo, pump, uploadStream, type DownloadSink } from './transfers';
@@ -55,6 +57,14 @@ interface PendingUpload {
   name: string;
   size: number;
   mimetype: string;
+  created: number;
+}
+
+/** A folder tree announced by `folder/upload-tree-begin`, waiting for its files. */
+interface PendingTree {
+  viewId: string;
+  path: string;
+  items: TreeUploadItem[];
   created: number;
 }
 
@@ -131,6 +141,7 @@ export type FolderHandlers = { [C in keyof FolderCommands]: Handler<C> };
 export class FolderCommandService {
   private readonly views = new Map<string, View>();
   private readonly pendingUploads = new Map<string, PendingUpload>();
+  private readonly pendingTrees = new Map<string, PendingTree>();
   readonly transfers: TransferManager;
   private readonly sinkFor: DownloadSinkFactory | undefined;
   private readonly chunkThreshold: number | undefined;
@@ -181,6 +192,56 @@ export class FolderCommandService {
           },
         );
         return { resultId: id };
+      },
+      transferId,
+    );
+    return true;
+  }
+
+  /**
+   * The files of a tree announced with `folder/upload-tree-begin` arrived, in the announced order: starts
+   * the tree upload (sub-folders created and flagged, one lock cycle per folder). False when the id is
+   * unknown or any count or size differs (nothing is uploaded then).
+   */
+  attachTreeSources(transferId: string, files: readonly UploadSource[]): boolean {
+    this.sweep();
+    const t = this.pendingTrees.get(transferId);
+    if (!t || files.length !== t.items.length || t.items.some((item, i) => files[i]!.size !== item.size))
+      return false;
+    this.pendingTrees.delete(transferId);
+    const total = t.items.reduce((n, i) => n + i.size, 0);
+    const tops = new Set(t.items.map((i) => i.relPath.split('/')[0]!));
+    const label = tops.size === 1 ? [...tops][0]! : `${t.items.length} files`;
+    this.transfers.start(
+      { kind: 'upload', name: label, total, viewId: t.viewId },
+      async ({ signal, onProgress }) => {
+        const started = Date.now();
+        let bytes = 0;
+        const counted = (stream: ReadableStream<Uint8Array>) =>
+          stream.pipeThrough(
+            new TransformStream<Uint8Array, Uint8Array>({
+              transform(chunk, c) {
+                bytes += chunk.length;
+                onProgress({
+                  bytes,
+                  total,
+                  bytesPerSecond: bytes / Math.max(0.001, (Date.now() - started) / 1000),
+                });
+                c.enqueue(chunk);
+              },
+            }),
+          );
+        const tree = buildTree(t.items, (i) => ({
+          name: treeSegments(t.items[i]!.relPath).pop()!,
+          mimetype: t.items[i]!.mimetype || 'application/octet-stream',
+          size: t.items[i]!.size,
+          stream: () => counted(files[i]!.stream()),
+        }));
+        const { v, folder } = await this.openIn(t.viewId, t.path);
+        await uploadTree(this.session(v.origin), folder, tree, {
+          signal,
+          ...(this.chunkThreshold !== undefined ? { chunkThreshold: this.chunkThreshold } : {}),
+        });
       },
       transferId,
     );
@@ -381,9 +442,31 @@ export class FolderCommandService {
         this.pendingUploads.set(transferId, { viewId, path, name, size, mimetype, created: this.now() });
         return { transferId };
       },
+      'folder/upload-tree-begin': async ({ viewId, path, items }) => {
+        const v = this.view(viewId);
+        this.inside(v, path);
+        if (items.length === 0)
+          throw fail('format', 'The folder to upload has no files. Nothing was uploaded.');
+        for (const item of items) {
+          treeSegments(item.relPath);
+          if (!Number.isSafeInteger(item.size) || item.size < 0) {
+            throw fail(
+              'format',
+              'The size of a file in this folder is invalid. Nothing was uploaded. Try again.',
+            );
+          }
+        }
+        // Same paths twice, or a file where a folder is: refused before anything is sent.
+        buildTree(items, () => ({ name: '', size: 0, stream: () => new ReadableStream() }));
+        this.sweep();
+        const transferId = this.randomId();
+        this.pendingTrees.set(transferId, { viewId, path, items, created: this.now() });
+        return { transferId };
+      },
       'folder/transfers': async ({ viewId }) => ({ transfers: this.transfers.list(viewId ?? undefined) }),
       'folder/transfer-cancel': async ({ transferId }) => {
         this.pendingUploads.delete(transferId);
+        this.pendingTrees.delete(transferId);
         this.transfers.cancel(transferId);
         return {};
       },
@@ -520,6 +603,9 @@ export class FolderCommandService {
     const now = this.now();
     for (const [id, u] of this.pendingUploads) {
       if (now - u.created > PENDING_UPLOAD_TTL_MS) this.pendingUploads.delete(id);
+    }
+    for (const [id, t] of this.pendingTrees) {
+      if (now - t.created > PENDING_UPLOAD_TTL_MS) this.pendingTrees.delete(id);
     }
     for (const [id, c] of this.confirms) if (now - c.created > 4 * CONFIRM_TTL_MS) this.confirms.delete(id);
   }

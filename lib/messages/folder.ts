@@ -39,10 +39,22 @@ export const TRANSFER_CHANNEL = 'cipherfold-transfers';
 export type TransferChannelMessage =
   /** page → engine: the file for an upload announced with `folder/upload-begin`. */
   | { type: 'upload-source'; transferId: string; file: Blob }
+  /** page → engine: the files of a tree announced with `folder/upload-tree-begin`, in its order. */
+  | { type: 'upload-tree-source'; transferId: string; files: Blob[] }
   /** engine → page: a verified download delivered for a preview (`deliver: 'page'`). */
   | { type: 'download-ready'; transferId: string; blob: Blob }
   /** page → engine: deliver again (the page was not listening yet); the engine keeps it a few minutes. */
   | { type: 'download-want'; transferId: string };
+
+/** One file of a tree upload. */
+export interface TreeUploadItem {
+  /** Path below the target folder, `/`-separated, no empty, `.` or `..` segments. */
+  relPath: string;
+  size: number;
+  mimetype: string;
+}
+/** Most files one tree upload may hold. */
+export const MAX_TREE_FILES = 10_000;
 
 export const TRANSFER_KINDS = ['upload', 'download', 'zip'] as const;
 export type TransferKind = (typeof TRANSFER_KINDS)[number];
@@ -202,6 +214,14 @@ export type FolderCommands = {
     payload: { viewId: string; path: string; name: string; size: number; mimetype: string };
     result: { transferId: string };
   };
+  /**
+   * A folder tree (drag and drop of folders, or the folder picker): every file with its path relative to
+   * `path` (`Photos/2024/a.jpg`), in the order the page will post the Files (`upload-tree-source`).
+   */
+  'folder/upload-tree-begin': {
+    payload: { viewId: string; path: string; items: TreeUploadItem[] };
+    result: { transferId: string };
+  };
   /** Transfers of one view (`viewId`) or all of them (`null`, the popup), newest first. */
   'folder/transfers': { payload: { viewId: string | null }; result: { transfers: TransferView[] } };
   'folder/transfer-cancel': { payload: { transferId: string }; result: Empty };
@@ -257,6 +277,16 @@ export const folderSpec = {
   },
   'folder/upload-begin': {
     payload: objectOf({ ...viewPath, name: isClearName, size: isInteger, mimetype: stringOf(255) }),
+    result: objectOf({ transferId: isTransferId }),
+  },
+  'folder/upload-tree-begin': {
+    payload: objectOf({
+      ...viewPath,
+      items: arrayOf(
+        objectOf({ relPath: stringOf(4096), size: isInteger, mimetype: stringOf(255) }),
+        MAX_TREE_FILES,
+      ),
+    }),
     result: objectOf({ transferId: isTransferId }),
   },
   'folder/transfers': {

@@ -123,3 +123,35 @@ test('a cancelled upload leaves no file and the folder unlocked', async ({ devic
     fs.rmSync(path.dirname(src.file), { recursive: true, force: true });
   }
 });
+
+test('a folder with sub-folders is uploaded with its tree (folder picker)', async ({ device, server }) => {
+  test.skip(server.kind !== 'stand-in', 'seeds the stand-in');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cipherfold-tree-'));
+  const top = path.join(dir, 'Holiday photos');
+  fs.mkdirSync(path.join(top, 'Day 2', 'Evening'), { recursive: true });
+  fs.writeFileSync(path.join(top, 'notes.txt'), 'packing list');
+  fs.writeFileSync(path.join(top, 'Day 2', 'beach.txt'), 'sand and sea');
+  fs.writeFileSync(path.join(top, 'Day 2', 'Evening', 'dinner.txt'), 'pasta');
+  try {
+    await seedAndUnlock(device, server);
+    const page = await openFiles(device, server);
+    await page.locator('[data-cy-files-list-row-name="Encrypted"] a').click();
+    const frame = await folderFrame(page);
+    await expect(row(frame, 'Read me.md')).toBeVisible();
+    await frame.getByTestId('upload-folder-input').setInputFiles(top);
+    await expect(row(frame, 'Holiday photos')).toHaveAttribute('data-kind', 'folder', { timeout: 30_000 });
+    await expect(frame.getByTestId('transfers')).toContainText('Done');
+    await row(frame, 'Holiday photos').dblclick();
+    await expect(row(frame, 'notes.txt')).toBeVisible();
+    await row(frame, 'Day 2').dblclick();
+    await expect(row(frame, 'beach.txt')).toBeVisible();
+    await row(frame, 'Evening').dblclick();
+    await expect(row(frame, 'dinner.txt')).toHaveAttribute('data-kind', 'file');
+    await expect(frame.getByTestId('breadcrumbs')).toContainText('Holiday photos');
+    // The names exist only encrypted on the server.
+    const rootId = server.control!.fileIdOf('alice', '/Encrypted')!;
+    expect(JSON.stringify(server.control!.committedMetadata(rootId))).not.toContain('Holiday');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

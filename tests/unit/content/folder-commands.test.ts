@@ -179,6 +179,67 @@ describe('folder view commands', () => {
     expect(sinks.get(bad.transferId)).toMatchObject({ state: 'aborted', deliver: 'page' });
   }, 30_000);
 
+  it('uploads a folder tree from flat paths; refuses escaping paths, duplicates and wrong sizes', async () => {
+    const { viewId } = await svc.openView(origin, 1, '/Vault');
+    const files = [
+      { relPath: 'Trip/a.txt', body: 'alpha' },
+      { relPath: 'Trip/Day 1/b.txt', body: 'bravo!' },
+      { relPath: 'Trip/Day 1/c.txt', body: '' },
+    ];
+    const items = files.map((f) => ({
+      relPath: f.relPath,
+      size: utf8(f.body).length,
+      mimetype: 'text/plain',
+    }));
+    for (const bad of ['../x', 'a//b', 'a/./b', '', 'a/..']) {
+      expect(
+        await kind(
+          h['folder/upload-tree-begin']({
+            viewId,
+            path: '/Vault',
+            items: [{ relPath: bad, size: 1, mimetype: '' }],
+          }),
+        ),
+      ).toBe('format');
+    }
+    expect(
+      await kind(
+        h['folder/upload-tree-begin']({
+          viewId,
+          path: '/Vault',
+          items: [items[0]!, { ...items[0]! }],
+        }),
+      ),
+    ).toBe('conflict');
+    const { transferId } = await h['folder/upload-tree-begin']({ viewId, path: '/Vault', items });
+    const blobs = files.map((f) => new Blob([f.body]));
+    expect(svc.attachTreeSources(transferId, blobs.slice(0, 2))).toBe(false);
+    expect(svc.attachTreeSources(transferId, [blobs[1]!, blobs[0]!, blobs[2]!])).toBe(false);
+    expect(svc.attachTreeSources(transferId, blobs)).toBe(true);
+    expect(await settle(transferId)).toMatchObject({ state: 'done', name: 'Trip', bytes: 11, total: 11 });
+
+    const top = await h['folder/open']({ viewId, path: null });
+    const trip = top.entries.find((e) => e.name === 'Trip')!;
+    expect(trip.kind).toBe('folder');
+    const inTrip = await h['folder/open']({ viewId, path: `/Vault/${trip.id}` });
+    expect(inTrip.entries.map((e) => e.name).sort()).toEqual(['Day 1', 'a.txt']);
+    const day = inTrip.entries.find((e) => e.name === 'Day 1')!;
+    const inDay = await h['folder/open']({ viewId, path: `/Vault/${trip.id}/${day.id}` });
+    expect(inDay.entries.map((e) => [e.name, e.size]).sort()).toEqual([
+      ['b.txt', 6],
+      ['c.txt', 0],
+    ]);
+    const b = inDay.entries.find((e) => e.name === 'b.txt')!;
+    const dl = await h['folder/download-begin']({
+      viewId,
+      path: `/Vault/${trip.id}/${day.id}`,
+      id: b.id,
+      deliver: 'save',
+    });
+    await settle(dl.transferId);
+    expect(new TextDecoder().decode(concat(sinks.get(dl.transferId)!.parts))).toBe('bravo!');
+  }, 30_000);
+
   it('cancels a waiting upload and drops an upload whose file never came', async () => {
     const { viewId } = await svc.openView(origin, 1, '/Vault');
     const a = await h['folder/upload-begin']({
