@@ -155,3 +155,33 @@ test('a folder with sub-folders is uploaded with its tree (folder picker)', asyn
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a download whose bytes were altered on the server is not saved, and the view says why', async ({
+  device,
+  server,
+}) => {
+  test.skip(server.kind !== 'stand-in', 'needs the stand-in to alter a download');
+  await seedAndUnlock(device, server);
+  const page = await openFiles(device, server);
+  await page.locator('[data-cy-files-list-row-name="Encrypted"] a').click();
+  const frame = await folderFrame(page);
+  await expect(row(frame, 'Budget 2027.csv')).toBeVisible();
+  // The next GET of a file blob in the folder answers other bytes (same length would not matter: the tag).
+  server.control!.failOnce({
+    method: 'GET',
+    path: /\/remote\.php\/dav\/files\/alice\/Encrypted\/[0-9a-fA-F]{32}$/,
+    action: { status: 200, body: 'not the ciphertext you stored'.repeat(10) },
+  });
+  await row(frame, 'Budget 2027.csv').getByRole('checkbox').check();
+  await frame.getByTestId('selection-bar').getByRole('button', { name: 'Download' }).click();
+  const failed = frame.getByTestId('transfers').locator('[data-state="failed"]');
+  await expect(failed).toBeVisible({ timeout: 15_000 });
+  await expect(failed).toContainText(/authentic|changed|tamper|damaged|verif/i);
+  expect(await savedDownloads(device)).toEqual([]);
+  // The popup lists it as failed too.
+  const popup = await device.openExtensionPage('popup.html');
+  await expect(popup.getByTestId('popup-transfer').filter({ hasText: 'Budget 2027.csv' })).toHaveAttribute(
+    'data-state',
+    'failed',
+  );
+});
