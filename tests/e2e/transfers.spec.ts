@@ -6,9 +6,11 @@
  */
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import type { Frame } from '@playwright/test';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from './fixtures';
+import { ui } from './accounts-helpers';
 import { folderFrame, openFiles, row, savedDownloads, seedAndUnlock } from './folder-helpers';
 
 test.describe.configure({ timeout: 240_000 });
@@ -184,4 +186,120 @@ test('a download whose bytes were altered on the server is not saved, and the vi
     'data-state',
     'failed',
   );
+});
+
+test('two browsers upload into the same folder at once: the lock is shared out, nothing is lost', async ({
+  device,
+  server,
+  openDevice,
+}) => {
+  test.skip(server.kind !== 'stand-in', 'seeds the stand-in');
+  const seed = await seedAndUnlock(device, server);
+  const other = await openDevice();
+  const setup = await other.openExtensionPage('popup.html');
+  const { accountId } = await ui<{ accountId: string }>(setup, 'accounts/connect-manual', {
+    serverUrl: server.url,
+    loginName: 'alice',
+    appPassword: server.control!.createAppPassword('alice'),
+  });
+  await ui(setup, 'origins/connect', { origin: server.url });
+  await ui(setup, 'accounts/unlock-words', { accountId, words: seed.words.alice, mode: null, mark: null });
+
+  const frames: Frame[] = [];
+  for (const d of [device, other]) {
+    const page = await openFiles(d, server);
+    await page.locator('[data-cy-files-list-row-name="Encrypted"] a').click();
+    const frame = await folderFrame(page);
+    await expect(row(frame, 'Read me.md')).toBeVisible();
+    frames.push(frame);
+  }
+  const rootId = server.control!.fileIdOf('alice', '/Encrypted')!;
+  const before = server.control!.metadataHistory(rootId).length;
+  const upload = (i: number) =>
+    frames[i]!.getByTestId('upload-input').setInputFiles(
+      Array.from({ length: 3 }, (_, k) => ({
+        name: `device${i + 1}-file${k + 1}.txt`,
+        mimeType: 'text/plain',
+        buffer: Buffer.from(`written by device ${i + 1}, file ${k + 1}\n`.repeat(2000)),
+      })),
+    );
+  await Promise.all([upload(0), upload(1)]);
+  for (const frame of frames) {
+    await expect(frame.getByTestId('transfers').locator('[data-state="done"]')).toHaveCount(3, {
+      timeout: 60_000,
+    });
+  }
+  // Both devices see all six files after a reload; each upload was its own metadata version.
+  for (const frame of frames) {
+    await frame.page().reload();
+    const f = await folderFrame(frame.page());
+    for (const i of [1, 2])
+      for (const k of [1, 2, 3]) await expect(row(f, `device${i}-file${k}.txt`)).toBeVisible();
+  }
+  expect(server.control!.metadataHistory(rootId).length).toBe(before + 6);
+  expect(server.control!.lockOf(rootId)).toBeUndefined();
+  const refused = server.control!.requests.filter(
+    (r) => r.path.includes('/lock/') && r.status === 423,
+  ).length;
+  console.log(`two browsers: ${refused} lock request(s) answered 423 and retried`);
+});
+
+test('a connection lost mid-upload or a 503 on the metadata write leaves the folder as it was, unlocked', async ({
+  device,
+  server,
+}) => {
+  test.skip(server.kind !== 'stand-in', 'needs the stand-in to fail requests');
+  await seedAndUnlock(device, server);
+  const rootId = server.control!.fileIdOf('alice', '/Encrypted')!;
+  const before = server.control!.committedMetadata(rootId);
+  const page = await openFiles(device, server);
+  await page.locator('[data-cy-files-list-row-name="Encrypted"] a').click();
+  const frame = await folderFrame(page);
+  await expect(row(frame, 'Read me.md')).toBeVisible();
+
+  // 1. The socket is destroyed while the encrypted file is being PUT (Chromium retries a PUT on a reset
+  //    keep-alive socket by itself once, so the connection stays down for a few attempts).
+  server.control!.failOnce({
+    method: 'PUT',
+    path: /\/Encrypted\/[0-9a-fA-F]{32}$/,
+    action: 'destroy',
+    times: 5,
+  });
+  await frame.getByTestId('upload-input').setInputFiles({
+    name: 'lost.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from('x'.repeat(100_000)),
+  });
+  const failed = frame.getByTestId('transfers').locator('[data-state="failed"]');
+  await expect(failed).toHaveCount(1, { timeout: 30_000 });
+  await expect(failed).toContainText('lost.txt');
+
+  // 2. The metadata write answers 503.
+  server.control!.failOnce({
+    method: 'PUT',
+    path: new RegExp(`/meta-data/${rootId}(\\?|$)`),
+    action: { status: 503 },
+  });
+  await frame.getByTestId('upload-input').setInputFiles({
+    name: 'unlucky.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from('y'.repeat(1000)),
+  });
+  await expect(failed).toHaveCount(2, { timeout: 30_000 });
+
+  await expect.poll(() => server.control!.lockOf(rootId), { timeout: 15_000 }).toBeUndefined();
+  expect(server.control!.committedMetadata(rootId)).toEqual(before);
+  await page.reload();
+  const again = await folderFrame(page);
+  await expect(row(again, 'Read me.md')).toBeVisible();
+  await expect(row(again, 'lost.txt')).toHaveCount(0);
+  await expect(row(again, 'unlucky.txt')).toHaveCount(0);
+  // And the folder still takes a normal upload once the connection is back.
+  server.control!.resetAdversaries();
+  await again.getByTestId('upload-input').setInputFiles({
+    name: 'fine.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from('z'),
+  });
+  await expect(row(again, 'fine.txt')).toBeVisible({ timeout: 30_000 });
 });
