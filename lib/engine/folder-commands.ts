@@ -26,7 +26,7 @@ import {
 } from '../messages/folder';
 import type { Uuid32 } from '../protocol/metadata';
 import type { E2eeSession, OpenedFolder } from './folders';
-import { deleteEntries, moveEntry, renameEntry, uploadTree } from './ops';
+import { copyEntry, deleteEntries, moveEntry, renameEntry, uploadTree } from './ops';
 import { buildTree, treeSegments } from './tree-items';
 import { isSameOrBelow, joinPath, splitPath } from './paths';
 import { TransferManager } from './transfer-manager';
@@ -431,6 +431,30 @@ export class FolderCommandService {
         }
         return {};
       },
+      'folder/copy': async ({ viewId, path, ids, targetPath }) => {
+        const { v, folder } = await this.openIn(viewId, path);
+        const session = this.session(v.origin);
+        let to = await session.open(this.inside(v, targetPath));
+        const uuids = this.entryIds(folder, ids);
+        for (const id of uuids) {
+          if (isSameOrBelow(to.ref.path, joinPath(folder.ref.path, id))) {
+            throw fail(
+              'format',
+              'A folder cannot be copied into itself. Nothing was changed. Choose another folder.',
+            );
+          }
+        }
+        let from = folder;
+        for (const id of uuids) {
+          const name = folder.entries.find((e) => e.id === id)!.name;
+          await copyEntry(session, from, id, to, {
+            newName: copyName(name, new Set(to.entries.map((e) => e.name))),
+          });
+          to = await session.reopen(to);
+          if (from.ref.path === to.ref.path) from = to;
+        }
+        return {};
+      },
       'folder/upload-begin': async ({ viewId, path, name, size, mimetype }) => {
         const v = this.view(viewId);
         this.inside(v, path);
@@ -621,4 +645,15 @@ function announceSaving(sink: DownloadSink, saving: () => void): DownloadSink {
     },
     abort: (r) => sink.abort(r),
   };
+}
+
+/** `name` if free in the target, else `name (copy)`, `name (copy 2)`, … (before the extension). */
+export function copyName(name: string, taken: ReadonlySet<string>): string {
+  if (!taken.has(name)) return name;
+  const dot = name.lastIndexOf('.');
+  const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
+  for (let i = 1; ; i++) {
+    const candidate = `${stem} (copy${i === 1 ? '' : ` ${i}`})${ext}`;
+    if (!taken.has(candidate)) return candidate;
+  }
 }

@@ -210,6 +210,11 @@ export type FolderCommands = {
     payload: { viewId: string; path: string; ids: string[]; targetPath: string };
     result: Empty;
   };
+  /** Copies with fresh keys (re-encrypted) into `targetPath`, which may be the same folder ("x (copy)"). */
+  'folder/copy': {
+    payload: { viewId: string; path: string; ids: string[]; targetPath: string };
+    result: Empty;
+  };
   'folder/upload-begin': {
     payload: { viewId: string; path: string; name: string; size: number; mimetype: string };
     result: { transferId: string };
@@ -272,6 +277,10 @@ export const folderSpec = {
     result: isEmpty,
   },
   'folder/move': {
+    payload: objectOf({ ...viewPath, ids: arrayOf(isUuidName, 10_000), targetPath: isFolderPath }),
+    result: isEmpty,
+  },
+  'folder/copy': {
     payload: objectOf({ ...viewPath, ids: arrayOf(isUuidName, 10_000), targetPath: isFolderPath }),
     result: isEmpty,
   },

@@ -133,6 +133,22 @@ test('new folder, upload, rename, download, preview and delete (confirmed in ext
   await expect(row(frame, 'greeting.txt')).toBeVisible();
   await expect(row(frame, 'hello.txt')).toHaveCount(0);
 
+  // Copy next to the original (fresh keys, new name), then into a sub-folder.
+  await row(frame, 'greeting.txt').getByRole('checkbox').check();
+  await frame.getByTestId('selection-bar').getByRole('button', { name: 'Copy' }).click();
+  await frame.getByRole('menu', { name: 'Copy to' }).getByRole('menuitem', { name: 'This folder' }).click();
+  await expect(row(frame, 'greeting (copy).txt')).toBeVisible({ timeout: 15_000 });
+  await row(frame, 'greeting (copy).txt').getByRole('checkbox').check();
+  await frame.getByTestId('selection-bar').getByRole('button', { name: 'Move' }).click();
+  await frame.getByRole('menu', { name: 'Move to' }).getByRole('menuitem', { name: 'Holidays' }).click();
+  await expect(row(frame, 'greeting (copy).txt')).toHaveCount(0, { timeout: 15_000 });
+  await row(frame, 'Holidays').dblclick();
+  await expect(row(frame, 'greeting (copy).txt')).toBeVisible();
+  await frame.getByTestId('breadcrumbs').getByRole('button', { name: 'Encrypted', exact: true }).click();
+  await expect(row(frame, 'Holidays')).toBeVisible();
+  await expect(row(frame, 'greeting.txt')).toBeVisible();
+  await expect(row(frame, 'greeting (copy).txt')).toHaveCount(0);
+
   // Download a single file: the engine verifies, then saves through the downloads API; the saved bytes
   // are the plaintext.
   await row(frame, 'greeting.txt').getByRole('checkbox').check();

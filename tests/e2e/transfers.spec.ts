@@ -108,6 +108,13 @@ test('a cancelled upload leaves no file and the folder unlocked', async ({ devic
     const page = await openFiles(device, server);
     await page.locator('[data-cy-files-list-row-name="Encrypted"] a').click();
     const frame = await folderFrame(page);
+    await expect(row(frame, 'Read me.md')).toBeVisible();
+    // The third chunk gets no answer until the client gives up: the upload is surely running when cancelled.
+    server.control!.failOnce({
+      method: 'PUT',
+      path: /\/remote\.php\/dav\/uploads\/alice\/[^/]+\/00003$/,
+      action: 'hang',
+    });
     await frame.getByTestId('upload-input').setInputFiles(src.file);
     const popup = await device.openExtensionPage('popup.html');
     const item = popup.getByTestId('popup-transfer').filter({ hasText: 'cancel-me.bin' });
@@ -117,6 +124,12 @@ test('a cancelled upload leaves no file and the folder unlocked', async ({ devic
     await expect(frame.getByTestId('transfers')).toContainText('Cancelled');
     await expect.poll(() => server.control!.lockOf(rootId), { timeout: 15_000 }).toBeUndefined();
     expect(server.control!.metadataHistory(rootId).length).toBe(historyBefore);
+    // The chunked-upload folder was removed too.
+    expect(
+      server.control!.requests.some(
+        (r) => r.method === 'DELETE' && r.path.includes('/remote.php/dav/uploads/alice/'),
+      ),
+    ).toBe(true);
     await page.reload();
     const frame2 = await folderFrame(page);
     await expect(row(frame2, 'Read me.md')).toBeVisible();

@@ -240,6 +240,60 @@ describe('folder view commands', () => {
     expect(new TextDecoder().decode(concat(sinks.get(dl.transferId)!.parts))).toBe('bravo!');
   }, 30_000);
 
+  it('copies files with fresh keys (next to the original as "(copy)") and folders with their tree', async () => {
+    const { viewId } = await svc.openView(origin, 1, '/Vault');
+    const top = await h['folder/open']({ viewId, path: null });
+    const trip = top.entries.find((e) => e.name === 'Trip')!;
+    const inTrip = await h['folder/open']({ viewId, path: `/Vault/${trip.id}` });
+    const a = inTrip.entries.find((e) => e.name === 'a.txt')!;
+    await h['folder/copy']({
+      viewId,
+      path: `/Vault/${trip.id}`,
+      ids: [a.id],
+      targetPath: `/Vault/${trip.id}`,
+    });
+    await h['folder/copy']({
+      viewId,
+      path: `/Vault/${trip.id}`,
+      ids: [a.id],
+      targetPath: `/Vault/${trip.id}`,
+    });
+    const after = await h['folder/open']({ viewId, path: `/Vault/${trip.id}` });
+    expect(after.entries.map((e) => e.name).sort()).toEqual([
+      'Day 1',
+      'a (copy 2).txt',
+      'a (copy).txt',
+      'a.txt',
+    ]);
+    const copy = after.entries.find((e) => e.name === 'a (copy).txt')!;
+    expect(copy.id).not.toBe(a.id);
+    const dl = await h['folder/download-begin']({
+      viewId,
+      path: `/Vault/${trip.id}`,
+      id: copy.id,
+      deliver: 'save',
+    });
+    await settle(dl.transferId);
+    expect(new TextDecoder().decode(concat(sinks.get(dl.transferId)!.parts))).toBe('alpha');
+    // A folder copied to the root keeps its sub-tree; into itself is refused.
+    const day = after.entries.find((e) => e.name === 'Day 1')!;
+    expect(
+      await kind(
+        h['folder/copy']({
+          viewId,
+          path: `/Vault/${trip.id}`,
+          ids: [day.id],
+          targetPath: `/Vault/${trip.id}/${day.id}`,
+        }),
+      ),
+    ).toBe('format');
+    await h['folder/copy']({ viewId, path: `/Vault/${trip.id}`, ids: [day.id], targetPath: '/Vault' });
+    const root = await h['folder/open']({ viewId, path: null });
+    const dayCopy = root.entries.find((e) => e.name === 'Day 1')!;
+    const inCopy = await h['folder/open']({ viewId, path: `/Vault/${dayCopy.id}` });
+    expect(inCopy.entries.map((e) => e.name).sort()).toEqual(['b.txt', 'c.txt']);
+  }, 30_000);
+
   it('cancels a waiting upload and drops an upload whose file never came', async () => {
     const { viewId } = await svc.openView(origin, 1, '/Vault');
     const a = await h['folder/upload-begin']({
