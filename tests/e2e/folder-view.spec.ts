@@ -285,3 +285,58 @@ test("a page running the server's own E2EE code gets a warning in the folder vie
   const frame = await folderFrame(page);
   await expect(frame.getByTestId('server-e2ee-warning')).toContainText('Never type your recovery words into');
 });
+
+test('a folder of 1,200 files keeps only the rows in view in the DOM and still navigates to the last', async ({
+  device,
+  server,
+}) => {
+  test.skip(server.kind !== 'stand-in', 'seeds the stand-in');
+  const { NextcloudClient } = await import('../../lib/nextcloud');
+  const { E2eeSession } = await import('../../lib/engine/folders');
+  const { MemoryTrustStore } = await import('../../lib/engine/trust-store');
+  const { uploadFiles } = await import('../../lib/engine/ops');
+  const { unlockWithWords } = await import('../../lib/engine/keys');
+  const seed = await seedAndUnlock(device, server);
+  const client = new NextcloudClient({
+    baseUrl: server.url,
+    auth: { loginName: 'alice', appPassword: server.control!.createAppPassword('alice') },
+    userId: 'alice',
+  });
+  const s = new E2eeSession(client, await unlockWithWords(client, seed.words.alice!), new MemoryTrustStore());
+  const ref = await s.createRoot('/', 'Many');
+  await uploadFiles(
+    s,
+    await s.open(ref.path),
+    Array.from({ length: 1200 }, (_, i) => {
+      const body = new TextEncoder().encode(`file ${i}`);
+      return {
+        name: `item ${String(i).padStart(4, '0')}.txt`,
+        size: body.length,
+        stream: () => new Blob([body]).stream(),
+      };
+    }),
+  );
+
+  const page = await openFiles(device, server);
+  await page.locator('[data-cy-files-list-row-name="Many"] a').click();
+  const frame = await folderFrame(page);
+  const list = frame.getByTestId('file-list');
+  await expect(frame.getByTestId('list-footer')).toContainText('1200 files');
+  await expect(list).toHaveAttribute('data-windowed', 'true');
+  await expect(row(frame, 'item 0000.txt')).toBeVisible();
+  const inDom = await frame.locator('.row[data-name]').count();
+  expect(inDom).toBeGreaterThan(10);
+  expect(inDom).toBeLessThan(200);
+  // Keyboard: End reaches the last file, which is then drawn and focused.
+  await list.focus();
+  await list.press('End');
+  await expect(row(frame, 'item 1199.txt')).toBeVisible();
+  await expect(row(frame, 'item 1199.txt')).toHaveClass(/focused/);
+  await expect(row(frame, 'item 0000.txt')).toHaveCount(0);
+  await list.press('Home');
+  await expect(row(frame, 'item 0000.txt')).toBeVisible();
+  // Filter-as-you-type over all 1,200, not just the drawn ones.
+  await frame.getByRole('searchbox').fill('1187');
+  await expect(frame.locator('.row[data-name]')).toHaveCount(1);
+  await expect(row(frame, 'item 1187.txt')).toBeVisible();
+});
