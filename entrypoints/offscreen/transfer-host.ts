@@ -4,10 +4,12 @@
  * - Uploads: an extension page (folder view) announces an upload with `folder/upload-begin`, then posts the
  *   user's File on the extension-origin BroadcastChannel `TRANSFER_CHANNEL`. A File crosses documents as a
  *   reference (structured clone), so the engine reads it as a stream and keeps going after the page closes.
- * - Downloads: the engine writes verified plaintext into a Blob built in pieces (each piece becomes its own
- *   Blob at once, so the bytes move to the browser's blob store, which pages to disk, instead of piling up in
- *   this document's memory). Only after the GCM tag verified is the Blob either saved through the downloads
- *   API (object URL, revoked once the browser wrote the file) or posted back for a preview page.
+ * - Downloads to save: the engine writes the (not yet verified) plaintext to `<id>.part` in the
+ *   origin-private file system, so memory stays bounded for any size; only after the GCM tag verified is
+ *   that file saved through the downloads API (object URL, revoked once the browser wrote the file), and
+ *   the part file is removed in every case. Without OPFS, and for previews, the bytes go into a Blob
+ *   built in pieces (the browser's blob store: RAM up to its limit, then disk), which a preview page gets
+ *   back on the channel.
  *
  * Only extension pages share this origin, so only they can post on or listen to the channel; the engine
  * still accepts an upload only for an id it issued, with exactly the announced size.
@@ -38,6 +40,88 @@ export interface TransferHost {
   sinkFor: DownloadSinkFactory;
   /** Starts listening for upload files for `folders`. */
   attach(folders: FolderCommandService): void;
+}
+
+const PARTS_DIR = 'cipherfold-downloads';
+
+/**
+ * The origin-private directory for downloads in progress, emptied at start (a download never survives
+ * an engine restart). Null where the browser has no OPFS writable files: the Blob path is used then.
+ */
+function partsDirectory(): Promise<FileSystemDirectoryHandle | null> | null {
+  const storage = (globalThis.navigator as Navigator | undefined)?.storage;
+  if (!storage || typeof storage.getDirectory !== 'function') return null;
+  return (async () => {
+    try {
+      const root = await storage.getDirectory();
+      await root.removeEntry(PARTS_DIR, { recursive: true }).catch(() => undefined);
+      const dir = await root.getDirectoryHandle(PARTS_DIR, { create: true });
+      const probe = await dir.getFileHandle('probe', { create: true });
+      if (
+        typeof (probe as FileSystemFileHandle & { createWritable?: unknown }).createWritable !== 'function'
+      ) {
+        return null;
+      }
+      await dir.removeEntry('probe');
+      return dir;
+    } catch {
+      return null;
+    }
+  })();
+}
+
+/**
+ * A download into `<id>.part` in OPFS: unverified bytes go to disk, not memory; after the tag verified,
+ * the file (a disk-backed File) is saved through the downloads API and the part file removed. Any
+ * failure removes it too.
+ */
+function opfsSink(
+  target: DownloadTarget,
+  dirPromise: Promise<FileSystemDirectoryHandle | null>,
+  saveToDisk: (target: DownloadTarget, blob: Blob) => Promise<void>,
+): DownloadSink {
+  const name = `${target.transferId}.part`;
+  let dir: FileSystemDirectoryHandle | null = null;
+  let handle: FileSystemFileHandle | null = null;
+  let writable: FileSystemWritableFileStream | null = null;
+  let fallback: Blob[] | null = null;
+  const open = async (): Promise<void> => {
+    if (writable || fallback) return;
+    dir = await dirPromise;
+    if (!dir) {
+      fallback = [];
+      return;
+    }
+    handle = await dir.getFileHandle(name, { create: true });
+    writable = await handle.createWritable();
+  };
+  const remove = async (): Promise<void> => {
+    if (dir) await dir.removeEntry(name).catch(() => undefined);
+  };
+  return {
+    async write(chunk) {
+      await open();
+      if (fallback) fallback.push(new Blob([chunk as Uint8Array<ArrayBuffer>]));
+      else await writable!.write(chunk as Uint8Array<ArrayBuffer>);
+    },
+    async close() {
+      await open();
+      try {
+        if (fallback) return await saveToDisk(target, new Blob(fallback, { type: target.mimetype }));
+        await writable!.close();
+        writable = null;
+        await saveToDisk(target, await handle!.getFile());
+      } finally {
+        await remove();
+      }
+    },
+    async abort() {
+      fallback = null;
+      await writable?.abort().catch(() => undefined);
+      writable = null;
+      await remove();
+    },
+  };
 }
 
 export function createTransferHost(save: SaveApi): TransferHost {
@@ -73,7 +157,12 @@ export function createTransferHost(save: SaveApi): TransferHost {
     }
   }
 
+  // Saved downloads are written to a file in the origin-private file system first, so a big file never
+  // sits in memory (a Blob of several GiB is held by the browser's blob store, in RAM up to ~2 GiB).
+  const parts = partsDirectory();
+
   const sinkFor: DownloadSinkFactory = (target) => {
+    if (target.deliver === 'save' && parts) return opfsSink(target, parts, saveToDisk);
     let blob = new Blob([]);
     let pieces: Blob[] = [];
     let pending = 0;

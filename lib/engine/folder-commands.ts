@@ -238,10 +238,16 @@ export class FolderCommandService {
           stream: () => counted(files[i]!.stream()),
         }));
         const { v, folder } = await this.openIn(t.viewId, t.path);
-        await uploadTree(this.session(v.origin), folder, tree, {
+        const r = await uploadTree(this.session(v.origin), folder, tree, {
           signal,
           ...(this.chunkThreshold !== undefined ? { chunkThreshold: this.chunkThreshold } : {}),
         });
+        // NC 31 does not flag folders a sharee creates (docs/operations.md §3.3): say so.
+        return r.unflagged.length === 0
+          ? {}
+          : {
+              note: `The server did not mark ${r.unflagged.length} new sub-folder${r.unflagged.length === 1 ? '' : 's'} as encrypted (it does this only for the owner of a shared folder). The files are encrypted, but the server does not protect these folders against half-finished changes. Ask the owner to create such folders.`,
+            };
       },
       transferId,
     );

@@ -57,7 +57,7 @@ export class TransferManager {
    */
   start(
     init: TransferInit,
-    run: (ctx: TransferContext) => Promise<{ resultId?: string } | void>,
+    run: (ctx: TransferContext) => Promise<{ resultId?: string; note?: string } | void>,
     transferId: string = this.randomId(),
   ): string {
     this.sweep();
@@ -103,7 +103,7 @@ export class TransferManager {
         const r = await run(ctx);
         entry.view.resultId = r && r.resultId !== undefined ? r.resultId : null;
         if (entry.view.total !== null) entry.view.bytes = entry.view.total;
-        this.end(entry, 'done', null);
+        this.end(entry, 'done', r && r.note !== undefined ? r.note : null);
       } catch (e) {
         if (controller.signal.aborted || isCipherfoldError(e, 'cancelled')) {
           this.end(entry, 'cancelled', isCipherfoldError(e) ? e.message : 'Cancelled. Nothing was kept.');

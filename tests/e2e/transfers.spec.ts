@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import type { Frame } from '@playwright/test';
 import os from 'node:os';
 import path from 'node:path';
-import { expect, test } from './fixtures';
+import { expect, test, type Device } from './fixtures';
 import { ui } from './accounts-helpers';
 import { folderFrame, openFiles, row, savedDownloads, seedAndUnlock } from './folder-helpers';
 
@@ -34,6 +34,22 @@ function generatedFile(name: string, size: number): { file: string; sha256: stri
   }
   fs.closeSync(fd);
   return { file, sha256: hash.digest('hex') };
+}
+
+/** Files left in the engine's origin-private download directory (part files of downloads in progress). */
+async function partFiles(device: Device): Promise<string[]> {
+  const page = await device.openExtensionPage('popup.html');
+  try {
+    return await page.evaluate(async () => {
+      const root = await navigator.storage.getDirectory();
+      const dir = await root.getDirectoryHandle('cipherfold-downloads', { create: true });
+      const names: string[] = [];
+      for await (const key of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(key);
+      return names;
+    });
+  } finally {
+    await page.close();
+  }
 }
 
 function sha256Of(file: string): string {
@@ -93,6 +109,7 @@ test('a 300 MiB upload goes on after the folder view closed; the download matche
     expect(saved).toHaveLength(1);
     expect(saved[0]!.bytes).toBe(size);
     expect(sha256Of(saved[0]!.filename)).toBe(src.sha256);
+    expect(await partFiles(device)).toEqual([]);
   } finally {
     fs.rmSync(path.dirname(src.file), { recursive: true, force: true });
   }
@@ -193,6 +210,8 @@ test('a download whose bytes were altered on the server is not saved, and the vi
   await expect(failed).toBeVisible({ timeout: 15_000 });
   await expect(failed).toContainText(/authentic|changed|tamper|damaged|verif/i);
   expect(await savedDownloads(device)).toEqual([]);
+  // The unverified part file in the extension's private storage is gone too.
+  expect(await partFiles(device)).toEqual([]);
   // The popup lists it as failed too.
   const popup = await device.openExtensionPage('popup.html');
   await expect(popup.getByTestId('popup-transfer').filter({ hasText: 'Budget 2027.csv' })).toHaveAttribute(
