@@ -28,6 +28,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core';
+import { CHROMIUM_FLAGS } from '../tests/e2e/chromium-flags';
 import { formatSize, type BenchContext } from './harness';
 
 export const name = 'browser';
@@ -38,14 +39,7 @@ const MiB = 1024 * 1024;
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** The flags of ../shared/docs/toolchain.md §4 (no extension here). */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const CHROMIUM_ARGS = [...CHROMIUM_FLAGS];
 
 const envInt = (k: string, d: number): number => {
   const v = Number(process.env[k]);

@@ -27,6 +27,7 @@ import { MemoryTrustStore } from '../lib/engine/trust-store';
 import { utf8 } from '../lib/crypto/bytes';
 import { NextcloudClient } from '../lib/nextcloud';
 import { startStandIn, type StandIn } from '../tests/server';
+import { extensionFlags } from '../tests/e2e/chromium-flags';
 import type { BenchContext } from './harness';
 
 export const name = 'folder-view';
@@ -121,16 +122,7 @@ export async function run(ctx: BenchContext): Promise<void> {
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: [
-        `--disable-extensions-except=${ext}`,
-        `--load-extension=${ext}`,
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: extensionFlags(ext),
     });
     const sw =
       context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker', { timeout: 15_000 }));

@@ -8,7 +8,6 @@
  * the stand-in alone keeps blobs in memory and cannot serve one > 2 GiB from its data dir).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +16,7 @@ import { E2eeSession } from '../../lib/engine/folders';
 import { MemoryTrustStore } from '../../lib/engine/trust-store';
 import { NextcloudClient } from '../../lib/nextcloud';
 import { ui } from './accounts-helpers';
+import { sha256OfFile, writeGeneratedFile } from './generated-files';
 import { expect, test } from './fixtures';
 import { folderFrame, row, savedDownloads } from './folder-helpers';
 
@@ -25,19 +25,6 @@ const MiB = 1024 * 1024;
 const SIZE = Math.round(Number(process.env.BIG_GIB ?? 3) * 1024 * MiB) + 12_345;
 
 test.describe.configure({ timeout: 30 * 60_000 });
-
-function sha256File(file: string): string {
-  const hash = createHash('sha256');
-  const fd = fs.openSync(file, 'r');
-  const buf = Buffer.alloc(8 * MiB);
-  for (;;) {
-    const n = fs.readSync(fd, buf, 0, buf.length, null);
-    if (n === 0) break;
-    hash.update(buf.subarray(0, n));
-  }
-  fs.closeSync(fd);
-  return hash.digest('hex');
-}
 
 /** Sum of the resident memory of every Chromium process (from /proc), in bytes. */
 function chromiumRss(): number {
@@ -68,20 +55,8 @@ test(`big: ${(SIZE / MiB).toFixed(0)} MiB up and down through the extension`, as
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-big-e2e-'));
   let child: ChildProcess | undefined;
   try {
-    // The source file: AES-128-CTR keystream, hashed while written.
     const src = path.join(work, 'big.bin');
-    const fd = fs.openSync(src, 'w');
-    const prng = createCipheriv('aes-128-ctr', randomBytes(16), Buffer.alloc(16));
-    const zeros = Buffer.alloc(8 * MiB);
-    const hash = createHash('sha256');
-    for (let left = SIZE; left > 0;) {
-      const b = prng.update(zeros.subarray(0, Math.min(left, zeros.length)));
-      hash.update(b);
-      fs.writeSync(fd, b);
-      left -= b.length;
-    }
-    fs.closeSync(fd);
-    const srcHash = hash.digest('hex');
+    const srcHash = writeGeneratedFile(src, SIZE);
 
     const dataDir = path.join(work, 'server');
     fs.mkdirSync(dataDir);
@@ -139,7 +114,7 @@ test(`big: ${(SIZE / MiB).toFixed(0)} MiB up and down through the extension`, as
     const saved = (await savedDownloads(device)).filter((d) => d.state === 'complete');
     expect(saved).toHaveLength(1);
     expect(saved[0]!.bytes).toBe(SIZE);
-    expect(sha256File(saved[0]!.filename)).toBe(srcHash);
+    expect(sha256OfFile(saved[0]!.filename)).toBe(srcHash);
     console.log(
       `big e2e ${(SIZE / MiB).toFixed(0)} MiB: upload ${up.toFixed(0)} s (${(SIZE / 1e6 / up).toFixed(0)} MB/s), ` +
         `download + save ${down.toFixed(0)} s (${(SIZE / 1e6 / down).toFixed(0)} MB/s); peak growth of all ` +

@@ -66,6 +66,21 @@ export async function openFiles(device: Device, server: TestServer): Promise<Pag
   return page;
 }
 
+/**
+ * Logs in, opens the seeded encrypted folder `/Encrypted` in the Files app and waits until the Cipherfold
+ * frame shows its listing.
+ */
+export async function openEncrypted(
+  device: Device,
+  server: TestServer,
+): Promise<{ page: Page; frame: Frame }> {
+  const page = await openFiles(device, server);
+  await page.locator('[data-cy-files-list-row-name="Encrypted"] a').click();
+  const frame = await folderFrame(page);
+  await expect(row(frame, 'Read me.md')).toBeVisible();
+  return { page, frame };
+}
+
 /** The folder-view iframe (inside a closed shadow root, so found through the frame tree). */
 export async function folderFrame(page: Page): Promise<Frame> {
   let frame: Frame | undefined;
