@@ -3,6 +3,7 @@
  * .demo-data/ so it survives restarts), builds the extension and opens Chromium with it at the Files page.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +27,12 @@ function findChromium(): string | undefined {
     if (p && fs.existsSync(p)) return p;
   }
   return undefined;
+}
+
+/** Chromium's id for an unpacked extension: SHA-256 of its absolute path, first 32 hex digits as a–p. */
+function unpackedExtensionId(dir: string): string {
+  const hex = createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 32);
+  return [...hex].map((c) => String.fromCharCode(97 + parseInt(c, 16))).join('');
 }
 
 async function main(): Promise<void> {
@@ -73,6 +80,8 @@ Cipherfold demo is running.
         `--user-data-dir=${profile}`,
         `--disable-extensions-except=${ext}`,
         `--load-extension=${ext}`,
+        // Chromium refuses to start as root with its sandbox (containers, CI boxes).
+        ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
         '--no-first-run',
         '--disable-background-networking',
         '--disable-component-update',
@@ -81,6 +90,16 @@ Cipherfold demo is running.
       ],
       { stdio: 'ignore' },
     );
+    // Then the connect page, prefilled with the demo server (the popup leads there too). Opened through
+    // the running browser once the extension is loaded: a URL on the first command line races it.
+    const connectUrl = `chrome-extension://${unpackedExtensionId(ext)}/connect.html?server=${encodeURIComponent(server.url)}`;
+    setTimeout(() => {
+      const noSandbox = process.getuid?.() === 0 ? ['--no-sandbox'] : [];
+      spawn(chromium, [`--user-data-dir=${profile}`, ...noSandbox, connectUrl], { stdio: 'ignore' }).on(
+        'error',
+        () => undefined,
+      );
+    }, 3000);
     child.on('exit', () => log('Chromium closed; the server keeps running (Ctrl-C to stop)'));
     log('opened Chromium with the extension');
   } else {
