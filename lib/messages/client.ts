@@ -1,6 +1,6 @@
 /**
- * Sending side of a channel. The transport is injected (`browser.runtime.sendMessage` in the extension,
- * a fake in tests), so this stays pure.
+ * Sending side of a channel. The transport is injected (the extension's runtime messaging, passed in by
+ * the entrypoints; a fake in tests), so this module uses no extension API and stays pure.
  */
 import {
   errorReply,
