@@ -62,7 +62,11 @@ export async function startTreeUpload(
     path,
     items: items.map((i) => ({ relPath: i.relPath, size: i.file.size, mimetype: i.mimetype.slice(0, 255) })),
   });
-  const m: TransferChannelMessage = { type: 'upload-tree-source', transferId, files: items.map((i) => i.file) };
+  const m: TransferChannelMessage = {
+    type: 'upload-tree-source',
+    transferId,
+    files: items.map((i) => i.file),
+  };
   transferChannel().postMessage(m);
   return transferId;
 }
@@ -88,34 +92,83 @@ export function cancelTransfer(transferId: string): Promise<unknown> {
   return uiCallOrThrow('folder/transfer-cancel', { transferId }).catch(() => undefined);
 }
 
+interface Follower {
+  viewId: string | null;
+  onUpdate: (t: TransferView) => void;
+  resolve: (t: TransferView) => void;
+  reject: (e: unknown) => void;
+  started: number;
+}
+
+/** Every transfer this page follows; one poll of the engine's list serves them all. */
+const followers = new Map<string, Follower>();
+let pollTimer: ReturnType<typeof setTimeout> | null = null;
+
+function schedule(delay: number): void {
+  if (pollTimer === null && followers.size > 0) pollTimer = setTimeout(() => void pollOnce(), delay);
+}
+
+async function pollOnce(): Promise<void> {
+  const views = new Set([...followers.values()].map((f) => f.viewId));
+  for (const viewId of views) {
+    let transfers: TransferView[];
+    try {
+      ({ transfers } = await uiCallOrThrow('folder/transfers', { viewId }));
+    } catch (e) {
+      for (const [id, f] of followers) {
+        if (f.viewId !== viewId) continue;
+        followers.delete(id);
+        f.reject(e);
+      }
+      continue;
+    }
+    const byId = new Map(transfers.map((t) => [t.transferId, t]));
+    for (const [id, f] of followers) {
+      if (f.viewId !== viewId) continue;
+      const t = byId.get(id);
+      if (!t) {
+        if (Date.now() - f.started > APPEAR_MS) {
+          followers.delete(id);
+          f.reject(
+            new ReplyFailure({
+              kind: 'internal',
+              message:
+                "The file did not reach Cipherfold's engine, so nothing was uploaded. Reload the folder view and try again.",
+            }),
+          );
+        }
+        continue;
+      }
+      f.onUpdate(t);
+      if (!isFinished(t)) continue;
+      followers.delete(id);
+      if (t.state === 'failed') {
+        f.reject(
+          new ReplyFailure({ kind: t.errorKind ?? 'internal', message: t.message ?? 'The transfer failed.' }),
+        );
+      } else {
+        f.resolve(t);
+      }
+    }
+  }
+  pollTimer = null;
+  schedule(POLL_MS);
+}
+
 /**
  * Follows one transfer until it ended; `onUpdate` gets every state seen. Throws a ReplyFailure (with the
- * engine's error kind) when it failed, resolves with the final view when done or cancelled.
+ * engine's error kind) when it failed, resolves with the final view when done or cancelled. However many
+ * transfers a page follows, it asks the engine for the list once per poll.
  */
-export async function follow(
+export function follow(
   viewId: string | null,
   transferId: string,
   onUpdate: (t: TransferView) => void,
 ): Promise<TransferView> {
-  const started = Date.now();
-  for (;;) {
-    const { transfers } = await uiCallOrThrow('folder/transfers', { viewId });
-    const t = transfers.find((x) => x.transferId === transferId);
-    if (t) {
-      onUpdate(t);
-      if (t.state === 'failed') {
-        throw new ReplyFailure({ kind: t.errorKind ?? 'internal', message: t.message ?? 'The transfer failed.' });
-      }
-      if (isFinished(t)) return t;
-    } else if (Date.now() - started > APPEAR_MS) {
-      throw new ReplyFailure({
-        kind: 'internal',
-        message:
-          "The file did not reach Cipherfold's engine, so nothing was uploaded. Reload the folder view and try again.",
-      });
-    }
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
+  return new Promise((resolve, reject) => {
+    followers.set(transferId, { viewId, onUpdate, resolve, reject, started: Date.now() });
+    schedule(0);
+  });
 }
 
 /** The verified Blob of a `page` download, once the engine delivers it. */

@@ -30,7 +30,7 @@ import { copyEntry, deleteEntries, moveEntry, renameEntry, uploadTree } from './
 import { buildTree, treeSegments } from './tree-items';
 import { isSameOrBelow, joinPath, splitPath } from './paths';
 import { TransferManager } from './transfer-manager';
-import { downloadTo, pump, uploadStream, type DownloadSink } from './transfers';
+import { downloadTo, meter, pump, sharedMeter, uploadStream, type DownloadSink } from './transfers';
 import { zipStream } from './zip-folder';
 
 /** The account service contract this module needs (lib/engine/account-service.ts). */
@@ -215,22 +215,7 @@ export class FolderCommandService {
     this.transfers.start(
       { kind: 'upload', name: label, total, viewId: t.viewId },
       async ({ signal, onProgress }) => {
-        const started = Date.now();
-        let bytes = 0;
-        const counted = (stream: ReadableStream<Uint8Array>) =>
-          stream.pipeThrough(
-            new TransformStream<Uint8Array, Uint8Array>({
-              transform(chunk, c) {
-                bytes += chunk.length;
-                onProgress({
-                  bytes,
-                  total,
-                  bytesPerSecond: bytes / Math.max(0.001, (Date.now() - started) / 1000),
-                });
-                c.enqueue(chunk);
-              },
-            }),
-          );
+        const counted = sharedMeter(total, { signal, onProgress });
         const tree = buildTree(t.items, (i) => ({
           name: treeSegments(t.items[i]!.relPath).pop()!,
           mimetype: t.items[i]!.mimetype || 'application/octet-stream',
@@ -542,22 +527,8 @@ export class FolderCommandService {
               size: null,
               deliver: 'save',
             });
-            const started = Date.now();
-            let bytes = 0;
             const counted = zipStream(session, folder, uuids).pipeThrough(
-              new TransformStream<Uint8Array, Uint8Array>({
-                transform(chunk, c) {
-                  if (signal.aborted)
-                    throw fail('cancelled', 'The transfer was cancelled. Nothing was kept.');
-                  bytes += chunk.length;
-                  onProgress({
-                    bytes,
-                    total: undefined,
-                    bytesPerSecond: bytes / Math.max(0.001, (Date.now() - started) / 1000),
-                  });
-                  c.enqueue(chunk);
-                },
-              }),
+              meter(undefined, { signal, onProgress }),
             );
             await pump(counted, announceSaving(sink, saving), signal);
           },

@@ -86,30 +86,67 @@ function cancelledError(cause?: unknown): Error {
   });
 }
 
-/** Counts bytes, enforces an exact size (when given), reports progress and honours the signal. */
-export function meter(
+/** A running byte count with speed, reported through `onProgress`. */
+function progressCounter(
   total: number | undefined,
-  o: TransferOptions & { exact?: boolean },
-): TransformStream<Uint8Array, Uint8Array> {
+  o: TransferOptions,
+): { add(n: number): number; report(): void } {
   const start = Date.now();
   let bytes = 0;
   const report = (): void => {
     const secs = Math.max(0.001, (Date.now() - start) / 1000);
     o.onProgress?.({ bytes, total, bytesPerSecond: bytes / secs });
   };
+  return {
+    add(n) {
+      bytes += n;
+      report();
+      return bytes;
+    },
+    report,
+  };
+}
+
+/** Counts bytes, enforces an exact size (when given), reports progress and honours the signal. */
+export function meter(
+  total: number | undefined,
+  o: TransferOptions & { exact?: boolean },
+): TransformStream<Uint8Array, Uint8Array> {
+  const counter = progressCounter(total, o);
+  let bytes = 0;
   return new TransformStream<Uint8Array, Uint8Array>({
-    start: () => report(),
+    start: () => counter.report(),
     transform(chunk, c) {
       if (o.signal?.aborted) throw cancelledError(o.signal.reason);
-      bytes += chunk.length;
-      if (o.exact && total !== undefined && bytes > total) throw sizeMismatch();
+      if (o.exact && total !== undefined && bytes + chunk.length > total) throw sizeMismatch();
+      bytes = counter.add(chunk.length);
       c.enqueue(chunk);
-      report();
     },
     flush() {
       if (o.exact && total !== undefined && bytes !== total) throw sizeMismatch();
     },
   });
+}
+
+/**
+ * One progress count over several streams (the files of a tree upload): each stream passed to the
+ * returned function is counted into the same total; the signal is honoured as in `meter`.
+ */
+export function sharedMeter(
+  total: number | undefined,
+  o: TransferOptions,
+): (stream: ReadableStream<Uint8Array>) => ReadableStream<Uint8Array> {
+  const counter = progressCounter(total, o);
+  return (stream) =>
+    stream.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, c) {
+          if (o.signal?.aborted) throw cancelledError(o.signal.reason);
+          counter.add(chunk.length);
+          c.enqueue(chunk);
+        },
+      }),
+    );
 }
 
 function sizeMismatch(): Error {
