@@ -312,9 +312,33 @@ describe('folder view commands', () => {
       size: 3,
       mimetype: '',
     });
-    expect(svc.attachUploadSource(b.transferId, new Blob(['abc']))).toBe(true);
+    // A source that never delivers a byte: the upload is surely running (lock held) when cancelled.
+    let pulled = false;
+    const stuck = {
+      size: 3,
+      stream: () =>
+        new ReadableStream<Uint8Array>({
+          pull: () => {
+            pulled = true;
+            return new Promise<void>(() => undefined);
+          },
+        }),
+    };
+    expect(svc.attachUploadSource(b.transferId, stuck)).toBe(true);
+    const rootId = world.srv.control.fileIdOf('alice', '/Vault')!;
+    const versions = world.srv.control.metadataHistory(rootId).length;
+    for (let i = 0; i < 200 && !pulled; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(pulled).toBe(true);
+    expect(world.srv.control.lockOf(rootId)).toBeDefined();
     await h['folder/transfer-cancel']({ transferId: b.transferId });
-    expect((await settle(b.transferId)).state).toMatch(/^(cancelled|done)$/);
+    expect(await settle(b.transferId)).toMatchObject({
+      state: 'cancelled',
+      message: expect.stringMatching(/cancel/i),
+    });
+    expect(world.srv.control.lockOf(rootId)).toBeUndefined();
+    expect(world.srv.control.metadataHistory(rootId).length).toBe(versions);
+    const listing = await h['folder/open']({ viewId, path: null });
+    expect(listing.entries.map((e) => e.name)).not.toContain('b.bin');
     await h['folder/transfers-clear']({ viewId });
     expect((await h['folder/transfers']({ viewId })).transfers).toEqual([]);
   }, 30_000);
