@@ -12,6 +12,7 @@
  *   the engine finishes the work without it. Until the user confirmed the words, `wordsPending` is set and
  *   the setup tab can show them again (`pendingWords`); afterwards only with the Nextcloud password.
  */
+import { requireAccount } from './accounts/require-account';
 import { generateMnemonic, parseMnemonic } from '../crypto/mnemonic';
 import { generateRsaKeyPair, importRsaPrivateKey } from '../crypto/rsa';
 import { fail, isCipherfoldError } from '../errors';
@@ -239,7 +240,7 @@ export class AccountService {
   /** 'local' when this device has the keys; otherwise the server's state (§9.1). Pins the server key. */
   async keyState(accountId: string): Promise<'local' | KeyState> {
     const vault = await this.ready();
-    const acc = await this.account(vault, accountId);
+    const acc = await requireAccount(vault, accountId);
     if (acc.hasKeys) return 'local';
     const client = await this.clientFor(vault, acc.id);
     await this.pinServerKey(vault, acc.id, client);
@@ -249,7 +250,7 @@ export class AccountService {
   /** §9.2 on the first device. Returns the recovery words (show them only in an extension tab). */
   async setupFirstDevice(accountId: string, mark: MarkChoice): Promise<string[]> {
     const vault = await this.ready();
-    const acc = await this.account(vault, accountId);
+    const acc = await requireAccount(vault, accountId);
     const id = acc.id;
     const client = await this.clientFor(vault, id);
     const serverPublicKeyPem = await this.pinServerKey(vault, id, client);
@@ -339,7 +340,7 @@ export class AccountService {
   /** The words of a setup that was not confirmed yet (e.g. the tab was closed before the confirmation). */
   async pendingWords(accountId: string): Promise<string[]> {
     const vault = await this.ready();
-    const { id } = await this.account(vault, accountId);
+    const { id } = await requireAccount(vault, accountId);
     if (!(await this.prefs.get(id)).wordsPending) {
       throw fail(
         'permission',
@@ -353,7 +354,7 @@ export class AccountService {
   /** The user re-typed the words correctly: apply the chosen keep mode. */
   async confirmWords(accountId: string, mode: KeepMode): Promise<void> {
     const vault = await this.ready();
-    const { id } = await this.account(vault, accountId);
+    const { id } = await requireAccount(vault, accountId);
     if (!vault.isUnlocked(id)) await this.unlockStoredIfNeeded(vault, id);
     await vault.setMode(id, mode);
     await this.prefs.update(id, { wordsPending: false });
@@ -371,7 +372,7 @@ export class AccountService {
     mark: MarkChoice | null,
   ): Promise<{ kdf: string; ms: number }> {
     const vault = await this.ready();
-    const acc = await this.account(vault, accountId);
+    const acc = await requireAccount(vault, accountId);
     const id = acc.id;
     const list = parseMnemonic(words.join(' '));
     const t0 = nowMs();
@@ -432,7 +433,7 @@ export class AccountService {
   /** "Remember on this device": unlock with the key kept in this profile. */
   async unlockStored(accountId: string): Promise<void> {
     const vault = await this.ready();
-    const { id } = await this.account(vault, accountId);
+    const { id } = await requireAccount(vault, accountId);
     const r = await vault.unlockWithStoredKey(id);
     if (r === null) {
       throw fail(
@@ -452,7 +453,7 @@ export class AccountService {
     const ids =
       accountId === null
         ? (await vault.listAccounts()).map((a) => a.id)
-        : [(await this.account(vault, accountId)).id];
+        : [(await requireAccount(vault, accountId)).id];
     for (const id of ids) {
       if (!vault.isUnlocked(id)) continue;
       await this.prefs.update(id, { lockedExplicitly: true });
@@ -464,7 +465,7 @@ export class AccountService {
   /** Re-checks the Nextcloud login password, then returns the words (the account must be unlocked). */
   async revealWords(accountId: string, password: string): Promise<string[]> {
     const vault = await this.ready();
-    const acc = await this.account(vault, accountId);
+    const acc = await requireAccount(vault, accountId);
     if (!acc.hasKeys) {
       throw fail(
         'not-found',
@@ -488,7 +489,7 @@ export class AccountService {
     revoke: boolean,
   ): Promise<{ origin: string; revoked: boolean; revokeError: string | null; originInUse: boolean }> {
     const vault = await this.ready();
-    const acc = await this.account(vault, accountId);
+    const acc = await requireAccount(vault, accountId);
     let revoked = false;
     let revokeError: string | null = null;
     if (revoke) {
@@ -519,7 +520,7 @@ export class AccountService {
     accountId: string,
   ): Promise<{ autoLockSeconds: number; mode: KeepMode; mark: MarkChoice | null }> {
     const vault = await this.ready();
-    const { id } = await this.account(vault, accountId);
+    const { id } = await requireAccount(vault, accountId);
     const s = await vault.getSettings(id);
     return {
       autoLockSeconds: await this.autoLockSeconds(vault, id),
@@ -531,7 +532,7 @@ export class AccountService {
   /** Idle time before the account locks (0 = never). Seconds, so tests can use a short time. */
   async setAutoLock(accountId: string, seconds: number): Promise<void> {
     const vault = await this.ready();
-    const { id } = await this.account(vault, accountId);
+    const { id } = await requireAccount(vault, accountId);
     await vault.updateSettings(id, { autoLockMinutes: Math.ceil(seconds / 60) });
     await this.prefs.update(id, { autoLockSeconds: seconds });
     const al = this.autoLocks.get(id);
@@ -544,7 +545,7 @@ export class AccountService {
 
   async setMode(accountId: string, mode: KeepMode): Promise<void> {
     const vault = await this.ready();
-    const { id } = await this.account(vault, accountId);
+    const { id } = await requireAccount(vault, accountId);
     await vault.setMode(id, mode);
     this.emit();
   }
@@ -606,7 +607,7 @@ export class AccountService {
   }
 
   private async buildSession(vault: Vault, id: AccountId): Promise<void> {
-    const acc = await this.account(vault, id);
+    const acc = await requireAccount(vault, id);
     const u = vault.unlocked(id);
     const key = await importRsaPrivateKey(u.privateKeyPkcs8);
     const client = await this.clientFor(vault, id);
@@ -649,7 +650,7 @@ export class AccountService {
   }
 
   private async clientFor(vault: Vault, id: AccountId, learnApi = true): Promise<NextcloudClient> {
-    const acc = await this.account(vault, id);
+    const acc = await requireAccount(vault, id);
     const appPassword = await vault.getAppPassword(id);
     const make = (e2eeApi: E2eeApiFamily) =>
       new NextcloudClient({
@@ -686,17 +687,6 @@ export class AccountService {
       );
     }
     return pem;
-  }
-
-  private async account(vault: Vault, accountId: string): Promise<AccountView> {
-    const acc = await vault.getAccount(accountId as AccountId);
-    if (!acc) {
-      throw fail(
-        'not-found',
-        'This account is not connected in Cipherfold. It may have been removed. Connect it again.',
-      );
-    }
-    return acc;
   }
 
   private async summaryOf(vault: Vault, a: AccountView): Promise<AccountSummary> {

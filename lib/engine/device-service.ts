@@ -17,6 +17,7 @@
  * Presence: each approved device, while unlocked, writes `seen-<deviceId>.json` {at} at most hourly, so
  * the device list can show when a device was last active. It is informative only (the server could fake it).
  */
+import { requireAccount } from './accounts/require-account';
 import { fail, isCipherfoldError, type CipherfoldError } from '../errors';
 import { fromUtf8, utf8 } from '../crypto/bytes';
 import {
@@ -154,7 +155,7 @@ export class DeviceService {
     },
   ): Promise<ApprovalRequestView> {
     const vault = await this.vault();
-    const acc = await this.account(vault, accountId);
+    const acc = await requireAccount(vault, accountId);
     const id = acc.id;
     if (vault.isUnlocked(id)) {
       throw fail(
@@ -207,7 +208,7 @@ export class DeviceService {
   /** The new device's state; moves the exchange forward first. */
   async requestStatus(accountId: string): Promise<ApprovalRequestView> {
     const vault = await this.vault();
-    const { id } = await this.account(vault, accountId);
+    const { id } = await requireAccount(vault, accountId);
     const entry = this.newEntries.get(id);
     if (entry) await this.advanceNew(entry);
     return this.requestView(id);
@@ -268,7 +269,7 @@ export class DeviceService {
 
   private async newEntry(accountId: string, requestId: string): Promise<NewEntry> {
     const vault = await this.vault();
-    const { id } = await this.account(vault, accountId);
+    const { id } = await requireAccount(vault, accountId);
     const entry = this.newEntries.get(id);
     if (!entry || entry.view.requestId !== requestId) {
       throw fail(
@@ -320,7 +321,7 @@ export class DeviceService {
       const secret = state.secret;
       entry.session = null;
       try {
-        const acc = await this.account(await this.vault(), entry.accountId);
+        const acc = await requireAccount(await this.vault(), entry.accountId);
         if (secret.userId !== acc.userId || secret.origin !== acc.origin) {
           throw fail(
             'conflict',
@@ -393,7 +394,7 @@ export class DeviceService {
   /** Starts the exchange for one request (records it as handled: single use). */
   async answer(accountId: string, requestId: string): Promise<PendingApproval> {
     const vault = await this.vault();
-    const acc = await this.account(vault, accountId);
+    const acc = await requireAccount(vault, accountId);
     this.requireUnlocked(vault, acc.id);
     const k = key(acc.id, requestId);
     const existing = this.trusted.get(k);
@@ -441,7 +442,7 @@ export class DeviceService {
   /** The user saw the same code on both devices: sends the recovery words sealed for the new device. */
   async approve(accountId: string, requestId: string): Promise<{ deviceId: string }> {
     const vault = await this.vault();
-    const acc = await this.account(vault, accountId);
+    const acc = await requireAccount(vault, accountId);
     this.requireUnlocked(vault, acc.id);
     const entry = this.trustedEntry(acc.id, requestId);
     return this.withLock(`t:${key(acc.id, requestId)}`, async () => {
@@ -476,7 +477,7 @@ export class DeviceService {
   /** Declines a request, before or after the codes were shown. */
   async reject(accountId: string, requestId: string, reason: 'user' | 'code-mismatch'): Promise<void> {
     const vault = await this.vault();
-    const acc = await this.account(vault, accountId);
+    const acc = await requireAccount(vault, accountId);
     this.requireUnlocked(vault, acc.id);
     const entry = this.trusted.get(key(acc.id, requestId));
     let deviceName: string;
@@ -597,7 +598,7 @@ export class DeviceService {
 
   async listDevices(accountId: string): Promise<DeviceView[]> {
     const vault = await this.vault();
-    const { id } = await this.account(vault, accountId);
+    const { id } = await requireAccount(vault, accountId);
     return (await vault.listDevices(id, { includeForgotten: true }))
       .map((d) => ({
         deviceId: d.deviceId,
@@ -617,7 +618,7 @@ export class DeviceService {
    */
   async forget(accountId: string, deviceId: string): Promise<void> {
     const vault = await this.vault();
-    const acc = await this.account(vault, accountId);
+    const acc = await requireAccount(vault, accountId);
     await vault.forgetDevice(acc.id, deviceId);
     try {
       await (await this.transport(vault, acc)).delete(`seen-${deviceId}.json`);
@@ -753,17 +754,6 @@ export class DeviceService {
       throw e;
     });
     return this.vaultPromise;
-  }
-
-  private async account(vault: Vault, accountId: string): Promise<AccountView> {
-    const acc = await vault.getAccount(accountId as AccountId);
-    if (!acc) {
-      throw fail(
-        'not-found',
-        'This account is not connected in Cipherfold. It may have been removed. Connect it again.',
-      );
-    }
-    return acc;
   }
 
   private requireUnlocked(vault: Vault, id: AccountId): void {
