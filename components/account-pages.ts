@@ -1,6 +1,6 @@
 /** Helpers shared by the account pages (connect, setup, unlock, recovery sheet, options, popup). */
 import { browser } from 'wxt/browser';
-import type { AccountSummary, Reply } from '@/lib/messages';
+import type { AccountSummary, MarkChoice, Reply } from '@/lib/messages';
 import { uiCall } from './ui-client';
 
 export type AccountPage =
@@ -25,11 +25,29 @@ export function accountParam(): string | null {
   return new URLSearchParams(location.search).get('account');
 }
 
-export async function findAccount(accountId: string | null): Promise<AccountSummary | null> {
+/** The page's account (`?account=`, else the first) and this device's security mark, from one status call. */
+export async function loadAccount(
+  accountId: string | null,
+): Promise<{ account: AccountSummary | null; deviceMark: MarkChoice | null }> {
   const r = await uiCall('engine/status', {});
   if (!r.ok) throw new Error(r.error.message);
   const list = r.result.accounts;
-  return (accountId === null ? list[0] : list.find((a) => a.accountId === accountId)) ?? null;
+  const account = (accountId === null ? list[0] : list.find((a) => a.accountId === accountId)) ?? null;
+  return { account, deviceMark: list.find((a) => a.mark)?.mark ?? null };
+}
+
+export async function findAccount(accountId: string | null): Promise<AccountSummary | null> {
+  return (await loadAccount(accountId)).account;
+}
+
+/** What an account page shows when its account is not (or no longer) connected. */
+export function noAccountBlock(): { name: 'blocked'; title: string; text: string; link: { href: string; label: string } } {
+  return {
+    name: 'blocked',
+    title: 'No account',
+    text: 'This account is not connected in Cipherfold. It may have been removed. Connect it first.',
+    link: { href: pageUrl('connect.html'), label: 'Connect to your Nextcloud' },
+  };
 }
 
 /** The result, or throws an Error carrying the (user-safe) message of an error reply. */
