@@ -5,7 +5,7 @@
  * the two screens then show different codes and nothing is sent.
  */
 import { createHash, webcrypto } from 'node:crypto';
-import type { Page } from '@playwright/test';
+import type { Locator, Page } from '@playwright/test';
 import { toBase64 } from '../../lib/crypto/bytes';
 import { accounts, connectByMessage, ui } from './accounts-helpers';
 import { expect, test, type Device, type TestServer } from './fixtures';
@@ -40,6 +40,24 @@ async function badge(device: Device): Promise<string> {
   return device.serviceWorker.evaluate(() => chrome.action.getBadgeText({}));
 }
 
+/** The trusted device's popup, once it lists the request from the device called `name`. */
+async function requestInPopup(device: Device, name: string): Promise<{ popup: Page; row: Locator }> {
+  const popup = await device.openExtensionPage('popup.html');
+  const row = popup.getByTestId('approval');
+  await expect(row.getByTestId('approval-name')).toHaveText(name, { timeout: 15_000 });
+  return { popup, row };
+}
+
+/** After Review: the codes both devices show, once both are there. */
+async function codesShown(p: Pair, row: Locator): Promise<{ trusted: string | null; fresh: string | null }> {
+  await expect(row.getByTestId('approval-code')).toHaveText(/^\d{3} \d{3}$/, { timeout: 15_000 });
+  await expect(p.fresh.getByTestId('approve-code')).toHaveText(/^\d{3} \d{3}$/, { timeout: 15_000 });
+  return {
+    trusted: await row.getByTestId('approval-code').textContent(),
+    fresh: await p.fresh.getByTestId('approve-code').textContent(),
+  };
+}
+
 /** The new device opens the approval page (from the unlock page's link) and sends a request. */
 async function askFromNewDevice(p: Pair, name: string): Promise<void> {
   await p.fresh.goto(p.other.extensionUrl(`unlock.html?account=${encodeURIComponent(p.freshId)}`));
@@ -60,20 +78,15 @@ test('a new profile is approved from the popup of an unlocked one', async ({
   await askFromNewDevice(p, 'Test laptop');
 
   // The trusted device's popup lists it (the engine also sets the toolbar badge).
-  const popup = await device.openExtensionPage('popup.html');
-  const row = popup.getByTestId('approval');
-  await expect(row.getByTestId('approval-name')).toHaveText('Test laptop', { timeout: 15_000 });
+  const { row } = await requestInPopup(device, 'Test laptop');
   await expect.poll(() => badge(device), { timeout: 10_000 }).toBe('1');
   const requestId = await row.getAttribute('data-request-id');
   expect(requestId).toMatch(/^[A-Za-z0-9_-]{22}$/);
   await row.getByTestId('approval-review').click();
 
   // Both screens show the same code.
-  await expect(row.getByTestId('approval-code')).toHaveText(/^\d{3} \d{3}$/, { timeout: 15_000 });
-  await expect(p.fresh.getByTestId('approve-code')).toHaveText(/^\d{3} \d{3}$/, { timeout: 15_000 });
-  const codeT = await row.getByTestId('approval-code').textContent();
-  const codeN = await p.fresh.getByTestId('approve-code').textContent();
-  expect(codeN).toBe(codeT);
+  const codes = await codesShown(p, row);
+  expect(codes.fresh).toBe(codes.trusted);
 
   await p.fresh.getByTestId('approve-codes-match').click();
   await expect(p.fresh.getByTestId('approve-waiting-other')).toBeVisible();
@@ -114,9 +127,7 @@ test('a rejected request leaves the new device locked and says so', async ({
   test.skip(server.kind !== 'stand-in', 'needs app passwords from the stand-in');
   const p = await pair(device, server, openDevice);
   await askFromNewDevice(p, 'Unknown tablet');
-  const popup = await device.openExtensionPage('popup.html');
-  const row = popup.getByTestId('approval');
-  await expect(row.getByTestId('approval-name')).toHaveText('Unknown tablet', { timeout: 15_000 });
+  const { popup, row } = await requestInPopup(device, 'Unknown tablet');
   await row.getByTestId('approval-reject').click();
 
   await expect(p.fresh.getByTestId('approve-page')).toHaveAttribute('data-step', 'rejected', {
@@ -190,17 +201,12 @@ test('a server that swaps the new device key is caught by the code comparison', 
   );
 
   await askFromNewDevice(p, 'Test laptop');
-  const popup = await device.openExtensionPage('popup.html');
-  const row = popup.getByTestId('approval');
-  await expect(row.getByTestId('approval-name')).toHaveText('Test laptop', { timeout: 15_000 });
+  const { row } = await requestInPopup(device, 'Test laptop');
   await row.getByTestId('approval-review').click();
-  await expect(row.getByTestId('approval-code')).toHaveText(/^\d{3} \d{3}$/, { timeout: 15_000 });
-  await expect(p.fresh.getByTestId('approve-code')).toHaveText(/^\d{3} \d{3}$/, { timeout: 15_000 });
+  const codes = await codesShown(p, row);
   expect(swapped).toBe(2);
-  const codeT = await row.getByTestId('approval-code').textContent();
-  const codeN = await p.fresh.getByTestId('approve-code').textContent();
   // 1 in 10^6 that a substituted key yields the same code; a flake here would itself be a finding.
-  expect(codeN).not.toBe(codeT);
+  expect(codes.fresh).not.toBe(codes.trusted);
 
   // The user sees the codes differ and says so on the trusted device: nothing is sent.
   await row.getByTestId('approval-differ').click();
