@@ -85,8 +85,9 @@ function opfsSink(
   let handle: FileSystemFileHandle | null = null;
   let writable: FileSystemWritableFileStream | null = null;
   let fallback: Blob[] | null = null;
-  const open = async (): Promise<void> => {
-    if (writable || fallback) return;
+  // Opened at once (one promise for every caller), so the part file exists while the download runs and
+  // an abort that comes before the first byte still finds and removes it.
+  const opening = (async (): Promise<void> => {
     dir = await dirPromise;
     if (!dir) {
       fallback = [];
@@ -94,18 +95,19 @@ function opfsSink(
     }
     handle = await dir.getFileHandle(name, { create: true });
     writable = await handle.createWritable();
-  };
+  })();
+  opening.catch(() => undefined);
   const remove = async (): Promise<void> => {
     if (dir) await dir.removeEntry(name).catch(() => undefined);
   };
   return {
     async write(chunk) {
-      await open();
+      await opening;
       if (fallback) fallback.push(new Blob([chunk as Uint8Array<ArrayBuffer>]));
       else await writable!.write(chunk as Uint8Array<ArrayBuffer>);
     },
     async close() {
-      await open();
+      await opening;
       try {
         if (fallback) return await saveToDisk(target, new Blob(fallback, { type: target.mimetype }));
         await writable!.close();
@@ -116,6 +118,7 @@ function opfsSink(
       }
     },
     async abort() {
+      await opening.catch(() => undefined);
       fallback = null;
       await writable?.abort().catch(() => undefined);
       writable = null;

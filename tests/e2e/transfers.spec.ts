@@ -298,3 +298,30 @@ test('a connection lost mid-upload or a 503 on the metadata write leaves the fol
   });
   await expect(row(again, 'fine.txt')).toBeVisible({ timeout: 30_000 });
 });
+
+test('a download goes through a part file in private storage, and cancel removes it', async ({
+  device,
+  server,
+}) => {
+  test.skip(server.kind !== 'stand-in', 'needs the stand-in to hold a download');
+  await seedAndUnlock(device, server);
+  const { frame } = await openEncrypted(device, server);
+  // The file's GET gets no answer until the client gives up: the download stays open.
+  server.control!.failOnce({
+    method: 'GET',
+    path: /\/remote\.php\/dav\/files\/alice\/Encrypted\/[0-9a-fA-F]{32}$/,
+    action: 'hang',
+  });
+  await row(frame, 'Budget 2027.csv').getByRole('checkbox').check();
+  await frame.getByTestId('selection-bar').getByRole('button', { name: 'Download' }).click();
+  // (Chromium also lists the writer's `.crswap` file next to it.)
+  await expect
+    .poll(async () => (await partFiles(device)).filter((n) => n.endsWith('.part')), { timeout: 15_000 })
+    .toHaveLength(1);
+  const popup = await device.openExtensionPage('popup.html');
+  const item = popup.getByTestId('popup-transfer').filter({ hasText: 'Budget 2027.csv' });
+  await item.getByTestId('popup-transfer-cancel').click();
+  await expect(item).toHaveAttribute('data-state', 'cancelled', { timeout: 15_000 });
+  await expect.poll(() => partFiles(device), { timeout: 10_000 }).toEqual([]);
+  expect(await savedDownloads(device)).toEqual([]);
+});
