@@ -11,6 +11,7 @@
 import { uiCallOrThrow } from '../ui-client';
 import {
   ReplyFailure,
+  isTransferFinished,
   TRANSFER_CHANNEL,
   type DownloadDelivery,
   type TransferChannelMessage,
@@ -25,10 +26,6 @@ let channel: BroadcastChannel | null = null;
 function transferChannel(): BroadcastChannel {
   channel ??= new BroadcastChannel(TRANSFER_CHANNEL);
   return channel;
-}
-
-export function isFinished(t: TransferView): boolean {
-  return t.state === 'done' || t.state === 'failed' || t.state === 'cancelled';
 }
 
 /** Announces an upload and hands its file to the engine. Returns the transfer id. */
@@ -140,7 +137,7 @@ async function pollOnce(): Promise<void> {
         continue;
       }
       f.onUpdate(t);
-      if (!isFinished(t)) continue;
+      if (!isTransferFinished(t.state)) continue;
       followers.delete(id);
       if (t.state === 'failed') {
         f.reject(

@@ -5,7 +5,12 @@
  * downloads run side by side. Pure TypeScript.
  */
 import { isCipherfoldError } from '../errors';
-import type { TransferKind, TransferState, TransferView } from '../messages/folder';
+import {
+  isTransferFinished,
+  type TransferKind,
+  type TransferState,
+  type TransferView,
+} from '../messages/folder';
 import type { TransferProgress } from './transfers';
 
 export interface TransferContext {
@@ -137,15 +142,10 @@ export class TransferManager {
       .sort((a, b) => b.startedAt - a.startedAt);
   }
 
-  get(transferId: string): TransferView | undefined {
-    const e = this.entries.get(transferId);
-    return e ? { ...e.view } : undefined;
-  }
-
   /** Stops a waiting or running transfer; a finished one is left as it ended. */
   cancel(transferId: string): void {
     const e = this.entries.get(transferId);
-    if (!e || isFinished(e.view.state)) return;
+    if (!e || isTransferFinished(e.view.state)) return;
     e.controller.abort(new Error('cancelled by the user'));
     if (e.view.state === 'waiting') this.end(e, 'cancelled', 'Cancelled. Nothing was uploaded.');
   }
@@ -153,13 +153,13 @@ export class TransferManager {
   /** Forgets finished transfers (all, or those of one view). */
   clearFinished(viewId?: string): void {
     for (const [id, e] of this.entries) {
-      if (isFinished(e.view.state) && (viewId === undefined || e.view.viewId === viewId))
+      if (isTransferFinished(e.view.state) && (viewId === undefined || e.view.viewId === viewId))
         this.entries.delete(id);
     }
   }
 
   private end(entry: Entry, state: TransferState, message: string | null): void {
-    if (isFinished(entry.view.state)) return;
+    if (isTransferFinished(entry.view.state)) return;
     entry.view.state = state;
     entry.view.message = message;
     entry.view.endedAt = this.now();
@@ -170,13 +170,9 @@ export class TransferManager {
     for (const [id, e] of this.entries) {
       if (e.view.endedAt !== null && now - e.view.endedAt > this.keepFinishedMs) this.entries.delete(id);
     }
-    const finished = [...this.entries.values()].filter((e) => isFinished(e.view.state));
+    const finished = [...this.entries.values()].filter((e) => isTransferFinished(e.view.state));
     for (const e of finished.slice(0, Math.max(0, this.entries.size - MAX_LISTED))) {
       this.entries.delete(e.view.transferId);
     }
   }
-}
-
-export function isFinished(state: TransferState): boolean {
-  return state === 'done' || state === 'failed' || state === 'cancelled';
 }

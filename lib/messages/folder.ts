@@ -62,6 +62,11 @@ export type TransferKind = (typeof TRANSFER_KINDS)[number];
 export const TRANSFER_STATES = ['waiting', 'running', 'saving', 'done', 'failed', 'cancelled'] as const;
 export type TransferState = (typeof TRANSFER_STATES)[number];
 
+/** Done, failed or cancelled: nothing more happens to the transfer. */
+export function isTransferFinished(state: TransferState): boolean {
+  return state === 'done' || state === 'failed' || state === 'cancelled';
+}
+
 export interface TransferView {
   transferId: string;
   kind: TransferKind;
